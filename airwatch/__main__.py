@@ -1,0 +1,3 @@
+from airwatch.cli import main
+
+raise SystemExit(main())
