@@ -184,6 +184,20 @@ class Aircraft:
     nac_v: int | None = None
     velocity_source: str | None = None  # "ground" or "air"
     gnss_baro_diff_m: float | None = None
+    # Added for the ADS-B ingest; all optional, so older constructors keep working.
+    heading: float | None = None  # degrees, from an airspeed (subtype 3/4) velocity message
+    airspeed: float | None = None  # m/s, with airspeed_type
+    airspeed_type: str | None = None  # "IAS" or "TAS"
+    vertical_rate_source: str | None = None  # "gnss" or "baro"
+    position_method: str | None = None  # CPR: "global", "local" (last position), "receiver"
+    emergency: int | None = None  # DF17 TC28 emergency state (0 none, 1 general, ...)
+    adsb_version: int | None = None  # from the operational status message (TC31)
+    signal_dbfs: float | None = None  # receiver signal level (Beast), dB full scale
+
+    @property
+    def is_uav(self) -> bool:
+        """Emitter category B6: an unmanned aircraft that broadcasts ADS-B."""
+        return self.emitter_category == "B6"
 
 
 @dataclass(slots=True)
