@@ -207,10 +207,15 @@ def _unescape(buf: bytes, start: int, length: int) -> tuple[bytes | None, int]:
     return bytes(out), j
 
 
-def rssi_dbfs(signal: int) -> float | None:
-    """dump1090 writes round(sqrt(power)*255): the level is 20*log10(b/255) dBFS."""
-    if signal <= 0:
-        return None
+def _dbfs(b: int) -> float | None:
     from math import log10
 
-    return round(20.0 * log10(signal / 255.0), 1)
+    return round(20.0 * log10(b / 255.0), 1) if b > 0 else None
+
+
+_DBFS = tuple(_dbfs(b) for b in range(256))
+
+
+def rssi_dbfs(signal: int) -> float | None:
+    """dump1090 writes round(sqrt(power)*255): the level is 20*log10(b/255) dBFS."""
+    return _DBFS[signal]

@@ -15,7 +15,10 @@ What it reads:
 * DF4/20 (altitude) and DF5/21 (squawk): only for an address heard in a CRC-valid extended
   squitter in the last ``known_ttl`` seconds, since their address is the parity remainder and
   any corrupted reply yields *some* address.  A DF4/20 altitude that disagrees with the
-  aircraft's ADS-B altitude is dropped (a CRC collision).
+  aircraft's ADS-B altitude is dropped (a CRC collision).  These replies repeat the same value
+  several times a second, so they give a contact only when the value changes (the squawk, or
+  the altitude since the last surveillance reply); repeats are counted as
+  ``surveillance_unchanged``.
 * Everything else (DF0/11/16/24, Mode A/C) is counted and skipped.
 
 Field decoding is pyModeS 3's (``Message.decode``, ``pyModeS.util.altcode/idcode``), CPR
@@ -287,6 +290,8 @@ class AdsbDecoder:
         if st is None or abs(t - st.last_es) > self.known_ttl:
             counters["surveillance_unknown_address"] += 1
             return None
+        if t > st.last_seen:
+            st.last_seen = t
         hexmsg = msg.hex()
         location = None
         if df == 4 or df == 20:
@@ -297,15 +302,20 @@ class AdsbDecoder:
             if not self.table.altitude_agrees(st, t, alt):
                 counters["surveillance_altitude_mismatch"] += 1
                 return None
+            if alt == st.modes_alt_ft:
+                counters["surveillance_unchanged"] += 1
+                return None
+            st.modes_alt_ft = alt
             location = Location(alt_pressure_m=alt * FOOT, time=t)
         else:
             sq = idcode(hexmsg)
             if sq is None:
                 counters["surveillance_no_squawk"] += 1
                 return None
+            if sq == st.squawk:
+                counters["surveillance_unchanged"] += 1
+                return None
             st.squawk = sq
-        if t > st.last_seen:
-            st.last_seen = t
         counters["contacts"] += 1
         return Contact(
             time=t,

@@ -89,6 +89,7 @@ class AircraftState:
         "alt_ft",
         "alt_t",
         "alt_rejects",
+        "modes_alt_ft",
         "vel_gs",
         "vel_trk",
         "vel_t",
@@ -126,6 +127,7 @@ class AircraftState:
         self.alt_ft: float | None = None
         self.alt_t: float | None = None
         self.alt_rejects = 0
+        self.modes_alt_ft: float | None = None  # last altitude from a surveillance reply
         self.vel_gs: float | None = None
         self.vel_trk: float | None = None
         self.vel_t: float | None = None
