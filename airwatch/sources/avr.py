@@ -74,13 +74,13 @@ class AvrFramer:
             pass
         elif prefix in (b"@", b"%"):
             ts_hex, body = body[:12], body[12:]
-            ts = self._hex_int(ts_hex)
+            ts = self._hex_int(ts_hex, 12)
             if ts is None:
                 return None
         elif prefix == b"<":
             ts_hex, sig_hex, body = body[:12], body[12:14], body[14:]
-            ts = self._hex_int(ts_hex)
-            sig_v = self._hex_int(sig_hex)
+            ts = self._hex_int(ts_hex, 12)
+            sig_v = self._hex_int(sig_hex, 2)
             if ts is None or sig_v is None:
                 return None
             sig = sig_v
@@ -98,8 +98,8 @@ class AvrFramer:
         self.counters["avr_frames"] += 1
         return BeastFrame(kind, ts, sig, data)
 
-    def _hex_int(self, text: bytes) -> int | None:
-        if len(text) not in (2, 12) or not _HEX.fullmatch(text):
+    def _hex_int(self, text: bytes, digits: int) -> int | None:
+        if len(text) != digits or not _HEX.fullmatch(text):
             self.counters["avr_bad_hex"] += 1
             return None
         return int(text, 16)
