@@ -700,7 +700,7 @@ def test_hci_extended_report_incomplete_data():
                                                 secondary_phy=3, rssi=-80, data=[Raw(ad[:40])])
     with pytest.raises(DecodeError) as info:
         decode(187, hci_ext_report(r))
-    assert info.value.reason == "odid_truncated_pack"
+    assert info.value.reason == "ble_ad_fragmented"
 
 
 def test_hci_zero_length_data():
@@ -810,3 +810,49 @@ def test_fuzz_mutated_built_frames(linktype, data):
 def test_fuzz_mutated_real_frames(lr_frames, data):
     seeds = [f.data for f in lr_frames[:40]]
     _checked(272, data.draw(mutated(seeds)))
+
+
+# --- interoperability with airwatch.encoders (the project's own frame builders) -------------------
+
+def test_frames_from_project_encoders():
+    enc = pytest.importorskip("airwatch.encoders.bluetooth")
+    rid = pytest.importorskip("airwatch.encoders.remoteid")
+    from airwatch.contact import BasicID, OperatorID, SelfID
+
+    basic = rid.encode_basic_id(BasicID(1, 2, "1581F6N8A23B2ML3Y3KR"))
+    for linktype in (251, 256):
+        for flags_ad in (False, True):
+            (c,) = decode(linktype, enc.bt4_frame(basic, 17, MAC, linktype=linktype, flags_ad=flags_ad,
+                                                  channel=39, rssi_dbm=-66))
+            assert c.transport is Transport.BT4_LEGACY and c.transmitter == MAC and c.counter == 17
+            assert c.basic_ids[0].uas_id == "1581F6N8A23B2ML3Y3KR"
+            if linktype == 256:
+                assert (c.channel, c.rssi_dbm) == (39, -66)
+        with pytest.raises(DecodeError) as info:
+            decode(linktype, enc.bt4_frame(basic, 17, MAC, linktype=linktype, crc_ok=False))
+        assert info.value.reason == "ble_crc_failed"
+    msgs = [basic, rid.encode_self_id(SelfID(0, "interop")), rid.encode_operator_id(OperatorID(0, "OP-1"))]
+    pk = rid.encode_pack(msgs)
+    for phy in ("le_coded_s8", "le_coded_s2", "le_1m", "le_2m"):
+        (c,) = decode(256, enc.bt5_frame(pk, 3, LR_MAC, channel=22, phy=phy, pad_slots=9))
+        assert c.transport is Transport.BT5_LONG_RANGE and c.phy == phy[:8] and c.channel == 22
+        assert c.self_id.description == "interop" and c.operator_id.operator_id == "OP-1"
+    (c,) = decode(187, enc.hci_le_adv_report(MAC, enc.bt4_advdata(basic, 5)))
+    assert c.basic_ids and c.transmitter == MAC
+    (c,) = decode(201, enc.h4_with_phdr(enc.hci_le_adv_report(MAC, enc.bt4_advdata(basic, 5))))
+    assert c.basic_ids
+    (event,) = enc.hci_le_ext_adv_reports(LR_MAC, enc.bt5_advdata(pk, 8))
+    (c,) = decode(187, event)
+    assert c.phy == "le_coded" and c.operator_id.operator_id == "OP-1" and not c.anomalies
+    # a 9-slot padded pack (234 bytes) is split over two events; the first holds the 3 messages
+    first, second = enc.hci_le_ext_adv_reports(LR_MAC, enc.bt5_advdata(pk, 8, pad_slots=9))
+    (c,) = decode(187, first)
+    assert c.anomalies == ["ad_incomplete"] and c.self_id.description == "interop"
+    assert decode(187, second) == []
+    # a full 9-message pack cannot be decoded from its first fragment alone
+    full = rid.encode_pack([basic] * 9)
+    first, second = enc.hci_le_ext_adv_reports(LR_MAC, enc.bt5_advdata(full, 8))
+    with pytest.raises(DecodeError) as info:
+        decode(187, first)
+    assert info.value.reason == "ble_ad_fragmented"
+    assert decode(187, second) == []

@@ -340,10 +340,20 @@ def _decode_hci(frame: Frame, sensor_id: str | None, data: bytes, off: int) -> l
         if ad is None:
             continue
         mac = None if addr_type == 0xFF else data[addr:addr + 6][::-1].hex(":")
-        c = _rid_contact(frame, sensor_id, transport, data, ad, mac, None, phy,
-                         None if rssi == _HCI_RSSI_UNAVAILABLE else rssi)
+        rssi_dbm = None if rssi == _HCI_RSSI_UNAVAILABLE else rssi
         if partial and ad[1] - ad[0] < data[ad[0]] + 1:
+            # The controller split the AD over several events (at most 229 data bytes fit in
+            # one).  Reassembly needs state across frames; decode what this fragment holds.
+            try:
+                c = _rid_contact(frame, sensor_id, transport, data, ad, mac, None, phy, rssi_dbm)
+            except DecodeError as e:
+                if e.reason.startswith("odid_truncated"):
+                    raise DecodeError("ble_ad_fragmented",
+                                      f"Remote ID data continues in a later event: {e}") from e
+                raise
             c.anomalies.append("ad_incomplete")
+        else:
+            c = _rid_contact(frame, sensor_id, transport, data, ad, mac, None, phy, rssi_dbm)
         contacts.append(c)
     return contacts
 
