@@ -30,7 +30,7 @@ def _decode(args: argparse.Namespace) -> int:
             for c in contacts:
                 write(contact_line(c).encode("utf-8", "replace") + b"\n")
         else:
-            out.writelines(map(contact_json, contacts))
+            out.writelines(contact_json(c, args.raw) for c in contacts)
         out.flush()
     except BrokenPipeError:  # `airwatch decode x.pcap | head`
         sys.stderr.close()
@@ -63,6 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "read to its end.")
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="pcap or pcapng file, or - for standard input")
     p.add_argument("--pretty", action="store_true", help="one readable line per contact instead of JSON")
+    p.add_argument("--raw", action="store_true",
+                   help="add each contact's payload bytes as hex (source and frame always point at them)")
     p.add_argument("--sensor-id", help="sensor id stamped on every contact (default: from the config)")
     p.add_argument("--config", help="config.toml to read")
     p.set_defaults(run=_decode)

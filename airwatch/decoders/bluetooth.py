@@ -295,7 +295,7 @@ def decode_nordic_ble(frame: Frame, sensor_id: str | None = None) -> list[Contac
     if RID_SIGNATURE not in data:
         return []
     if total != n:
-        raise DecodeError("ble_truncated", f"nRF Sniffer header says {total} bytes, frame has {n}")
+        raise DecodeError("ble_bad_length", f"nRF Sniffer header says {total} bytes, frame has {n}")
     phy_code = (flags >> 4) & 7
     return _decode_ll(frame, sensor_id, data, _NORDIC_LL, phy_code == 2, True, data[9],
                       _PHY_NAMES.get(phy_code), -data[10])

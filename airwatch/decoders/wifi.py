@@ -118,7 +118,13 @@ def decode_radiotap(frame: Frame, sensor_id: str | None = None) -> list[Contact]
     if length + MGMT_HEADER > n:
         return []
     fc = data[length]
-    if fc not in FIXED_FIELDS and fc != FC_ACTION and fc != FC_ACTION_NO_ACK:
+    if fc in FIXED_FIELDS:
+        if not _has_drone_oui(data, length + MGMT_HEADER, n):
+            return []  # the common case: ordinary beacons and probes stop here
+    elif fc == FC_ACTION or fc == FC_ACTION_NO_ACK:
+        if data.find(b"\x04\x09\x50\x6f\x9a\x13", length + MGMT_HEADER, length + MGMT_HEADER + 10) < 0:
+            return []
+    else:
         return []
     layout = _radiotap_layout(data, length)
     end = n
@@ -138,7 +144,7 @@ def decode_radiotap(frame: Frame, sensor_id: str | None = None) -> list[Contact]
         rssi = data[layout.signal]
         if rssi > 127:
             rssi -= 256
-    contacts = _decode_80211(data, length, end, frame, sensor_id)
+    contacts = _decode_80211(data, length, end, frame, sensor_id, oui_checked=True)
     for c in contacts:
         c.freq_mhz = freq
         c.channel = channel if channel is not None else c.channel
@@ -157,7 +163,8 @@ def _has_drone_oui(data: bytes, start: int, end: int) -> bool:
             or data.find(dji.OUI, start, end) >= 0 or data.find(french.OUI, start, end) >= 0)
 
 
-def _decode_80211(data: bytes, start: int, end: int, frame: Frame, sensor_id: str | None) -> list[Contact]:
+def _decode_80211(data: bytes, start: int, end: int, frame: Frame, sensor_id: str | None,
+                  oui_checked: bool = False) -> list[Contact]:
     if end - start < MGMT_HEADER:
         return []
     fc = data[start]
@@ -165,7 +172,7 @@ def _decode_80211(data: bytes, start: int, end: int, frame: Frame, sensor_id: st
     fixed = FIXED_FIELDS.get(fc)
     if fixed is not None:
         ies = start + header + fixed
-        if not _has_drone_oui(data, ies, end):
+        if not oui_checked and not _has_drone_oui(data, ies, end):
             return []
         return _decode_elements(data, ies, end, frame, sensor_id, _mac(data, start + 10))
     if fc == FC_ACTION or fc == FC_ACTION_NO_ACK:

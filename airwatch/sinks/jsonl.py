@@ -28,9 +28,16 @@ def _default(obj: Any) -> Any:
 _OPTIONS = orjson.OPT_APPEND_NEWLINE
 
 
-def contact_json(contact: Contact) -> bytes:
-    """One JSON line (with its newline) for a contact."""
-    return orjson.dumps(contact, default=_default, option=_OPTIONS)
+def contact_json(contact: Contact, raw: bool = True) -> bytes:
+    """One JSON line (with its newline) for a contact; ``raw=False`` leaves the payload bytes out."""
+    if raw or contact.raw is None:
+        return orjson.dumps(contact, default=_default, option=_OPTIONS)
+    kept = contact.raw
+    contact.raw = None
+    try:
+        return orjson.dumps(contact, default=_default, option=_OPTIONS)
+    finally:
+        contact.raw = kept
 
 
 # C0 and C1 controls, DEL, and the bidirectional overrides that can reorder what a terminal shows

@@ -154,20 +154,19 @@ VERTICAL_ACCURACY_M = {1: 150.0, 2: 45.0, 3: 25.0, 4: 10.0, 5: 3.0, 6: 1.0}
 SPEED_ACCURACY_MS = {1: 10.0, 2: 3.0, 3: 1.0, 4: 0.3}
 
 
-def _table(enum: type[IntEnum]) -> tuple[int, ...]:
+def table(enum: type[IntEnum]) -> tuple[int, ...]:
+    """Index it with a byte value: the member where the value is defined, else the plain ``int``.
+
+    The decoders index these tuples directly: a function call per field costs more than the rest
+    of the field's decoding.
+    """
     members = {m.value: m for m in enum}
     return tuple(members.get(v, v) for v in range(256))
 
 
-_TABLES: dict[type[IntEnum], tuple[int, ...]] = {}
-
-
 def lookup(enum: type[IntEnum], value: int) -> int:
     """``enum(value)`` where the value is defined, else the plain ``int`` (reserved values)."""
-    table = _TABLES.get(enum)
-    if table is None:
-        table = _TABLES[enum] = _table(enum)
-    return table[value] if 0 <= value < 256 else value
+    return table(enum)[value] if 0 <= value < 256 else value
 
 
 def name(enum: type[IntEnum], value: int | None) -> str:

@@ -41,7 +41,7 @@ from airwatch.decoders.remoteid.enums import (
     UAClass,
     UAType,
     VerticalAccuracy,
-    lookup,
+    table,
 )
 
 MESSAGE_SIZE = 25
@@ -60,6 +60,20 @@ _SYSTEM = struct.Struct("<BiiHBHHBHI")
 _AUTH_PAGE0 = struct.Struct("<BBBI")  # from offset 1: type/page, last page, length, timestamp
 
 _HEIGHT_REF = (HeightRef.TAKEOFF, HeightRef.GROUND)
+# byte value -> enum member (or the int, where the standard reserves the value)
+_ID_TYPE = table(IdType)
+_UA_TYPE = table(UAType)
+_STATUS = table(OperationalStatus)
+_H_ACC = table(HorizontalAccuracy)
+_V_ACC = table(VerticalAccuracy)
+_S_ACC = table(SpeedAccuracy)
+_AUTH_TYPE = table(AuthType)
+_DESCRIPTION_TYPE = table(DescriptionType)
+_OPERATOR_LOCATION_TYPE = table(OperatorLocationType)
+_CLASSIFICATION_TYPE = table(ClassificationType)
+_CATEGORY = table(Category)
+_UA_CLASS = table(UAClass)
+_OPERATOR_ID_TYPE = table(OperatorIdType)
 
 
 def _text(raw: bytes) -> str:
@@ -99,7 +113,7 @@ def decode_basic_id(msg: bytes) -> BasicID:
         uas_id = raw.hex()
     else:
         uas_id = _text(raw)
-    return BasicID(lookup(IdType, id_type), lookup(UAType, b & 0x0F), uas_id)
+    return BasicID(_ID_TYPE[id_type], _UA_TYPE[b & 0x0F], uas_id)
 
 
 def decode_location(msg: bytes, receive_time: float, anomalies: list[str]) -> Location:
@@ -143,24 +157,20 @@ def decode_location(msg: bytes, receive_time: float, anomalies: list[str]) -> Lo
         fix_time = resolve_hour(ts_s, receive_time)
 
     ts_acc &= 0x0F
+    # positional: this runs for every Location message heard (see the field order in contact.Location)
     return Location(
-        lat=lat_d,
-        lon=lon_d,
-        alt_pressure_m=None if alt_p == 0 else alt_p * 0.5 - 1000.0,
-        alt_geodetic_m=None if alt_g == 0 else alt_g * 0.5 - 1000.0,
-        height_m=None if height == 0 else height * 0.5 - 1000.0,
-        height_ref=_HEIGHT_REF[(flags >> 2) & 1],
-        direction=direction,
-        speed_horizontal=speed_h,
-        speed_vertical=speed_v,
-        status=lookup(OperationalStatus, flags >> 4),
-        accuracy_horizontal=lookup(HorizontalAccuracy, acc_vh & 0x0F),
-        accuracy_vertical=lookup(VerticalAccuracy, acc_vh >> 4),
-        accuracy_baro=lookup(VerticalAccuracy, acc_bs >> 4),
-        accuracy_speed=lookup(SpeedAccuracy, acc_bs & 0x0F),
-        timestamp=ts_s,
-        timestamp_accuracy=ts_acc / 10.0 if ts_acc else None,
-        time=fix_time,
+        lat_d, lon_d,
+        None if alt_p == 0 else alt_p * 0.5 - 1000.0,  # alt_pressure_m
+        None if alt_g == 0 else alt_g * 0.5 - 1000.0,  # alt_geodetic_m
+        None,  # alt_msl_m
+        None if height == 0 else height * 0.5 - 1000.0,  # height_m
+        _HEIGHT_REF[(flags >> 2) & 1],
+        direction, speed_h, speed_v,
+        _STATUS[flags >> 4],
+        _H_ACC[acc_vh & 0x0F], _V_ACC[acc_vh >> 4], _V_ACC[acc_bs >> 4], _S_ACC[acc_bs & 0x0F],
+        ts_s,
+        ts_acc / 10.0 if ts_acc else None,  # timestamp_accuracy
+        fix_time,
     )
 
 
@@ -169,9 +179,9 @@ def decode_auth_page(msg: bytes) -> AuthPage:
     page = b & 0x0F
     if page == 0:
         _, last, length, ts = _AUTH_PAGE0.unpack_from(msg, 1)
-        return AuthPage(lookup(AuthType, b >> 4), 0, last, length,
+        return AuthPage(_AUTH_TYPE[b >> 4], 0, last, length,
                         EPOCH_2019 + ts if ts else None, bytes(msg[8:25]))
-    return AuthPage(lookup(AuthType, b >> 4), page, None, None, None, bytes(msg[2:25]))
+    return AuthPage(_AUTH_TYPE[b >> 4], page, None, None, None, bytes(msg[2:25]))
 
 
 def assemble_auth(pages: dict[int, AuthPage], anomalies: list[str] | None = None) -> Authentication | None:
@@ -199,23 +209,23 @@ def assemble_auth(pages: dict[int, AuthPage], anomalies: list[str] | None = None
 
 
 def decode_self_id(msg: bytes) -> SelfID:
-    return SelfID(lookup(DescriptionType, msg[1]), _text(msg[2:25]))
+    return SelfID(_DESCRIPTION_TYPE[msg[1]], _text(msg[2:25]))
 
 
 def decode_system(msg: bytes, anomalies: list[str]) -> tuple[System, GeoPoint | None]:
     (flags, lat, lon, area_count, radius, ceiling, floor, cat_class,
      alt_g, ts) = _SYSTEM.unpack_from(msg, 1)
-    loc_type = lookup(OperatorLocationType, flags & 0x03)
-    system = System(
-        operator_location_type=loc_type,
-        classification_type=lookup(ClassificationType, (flags >> 2) & 0x07),
-        area_count=area_count,
-        area_radius_m=radius * 10,
-        area_ceiling_m=_altitude(ceiling),
-        area_floor_m=_altitude(floor),
-        ua_category=lookup(Category, cat_class >> 4),
-        ua_class=lookup(UAClass, cat_class & 0x0F),
-        timestamp=EPOCH_2019 + ts if ts else None,
+    loc_type = _OPERATOR_LOCATION_TYPE[flags & 0x03]
+    system = System(  # positional, in contact.System's field order
+        loc_type,
+        _CLASSIFICATION_TYPE[(flags >> 2) & 0x07],
+        area_count,
+        radius * 10,  # area_radius_m
+        None if ceiling == 0 else ceiling * 0.5 - 1000.0,
+        None if floor == 0 else floor * 0.5 - 1000.0,
+        _CATEGORY[cat_class >> 4],
+        _UA_CLASS[cat_class & 0x0F],
+        EPOCH_2019 + ts if ts else None,
     )
     operator = None
     if lat or lon:
@@ -230,7 +240,7 @@ _OPERATOR_KIND = {0: "takeoff", 1: "live_gnss", 2: "fixed"}
 
 
 def decode_operator_id(msg: bytes) -> OperatorID:
-    return OperatorID(lookup(OperatorIdType, msg[1]), _text(msg[2:22]))
+    return OperatorID(_OPERATOR_ID_TYPE[msg[1]], _text(msg[2:22]))
 
 
 def _apply(contact: Contact, msg: bytes, receive_time: float, auth: dict[int, AuthPage]) -> None:
