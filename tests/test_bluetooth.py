@@ -551,9 +551,10 @@ def test_nordic_data_pdus_and_crc():
 
 def test_nordic_length_field_must_match():
     data = nordic(legacy_ll(MESSAGES["basic_id"]))
-    with pytest.raises(DecodeError) as info:
-        decode(272, data + b"\x00")
-    assert info.value.reason == "ble_truncated"
+    for bad in (data + b"\x00", data[:-1]):
+        with pytest.raises(DecodeError) as info:
+            decode(272, bad)
+        assert info.value.reason == "ble_bad_length"
 
 
 # --- HCI H4 (187) and H4 with direction pseudo-header (201) ------------------------------------------
