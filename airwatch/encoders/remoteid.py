@@ -281,17 +281,17 @@ def encode_pack(messages: list[bytes], version: int = 2) -> bytes:
 def encode_contact_messages(contact: Contact, version: int | None = None) -> list[bytes]:
     """Every F3411 message the contact carries, in message-type order.
 
-    Authentication comes from ``contact.auth`` (split into pages) or, failing that, the pages
-    in ``contact.auth_pages``.  ``version`` defaults to ``contact.protocol_version`` or 2.
+    Authentication comes from ``contact.auth_pages`` (as transmitted, so bytes after the
+    declared length survive) or, failing those, ``contact.auth`` split into pages.  ``version`` defaults to ``contact.protocol_version`` or 2.
     """
     v = version if version is not None else contact.protocol_version if contact.protocol_version is not None else 2
     out = [encode_basic_id(b, v) for b in contact.basic_ids]
     if contact.location is not None:
         out.append(encode_location(contact.location, v))
-    if contact.auth is not None:
-        out += encode_auth_pages(contact.auth, v)
-    elif contact.auth_pages:
+    if contact.auth_pages:
         out += encode_auth_pages(contact.auth_pages, v)
+    elif contact.auth is not None:
+        out += encode_auth_pages(contact.auth, v)
     if contact.self_id is not None:
         out.append(encode_self_id(contact.self_id, v))
     if contact.system is not None:
