@@ -17,6 +17,7 @@ import struct
 
 from airwatch.contact import Contact, DjiInfo, GeoPoint, Location, Transport
 from airwatch.decoders.errors import DecodeError
+from airwatch.decoders.remoteid.messages import text_field
 
 OUI = b"\x26\x37\x12"
 SUBCOMMAND_TELEMETRY = 0x10
@@ -53,10 +54,6 @@ def _point(lat_raw: int, lon_raw: int, kind: str, anomalies: list[str]) -> GeoPo
     return None
 
 
-def _text(raw: bytes) -> str:
-    end = raw.find(b"\0")
-    return (raw if end < 0 else raw[:end]).decode("ascii", "replace")
-
 
 def decode_dji(body: bytes, contact: Contact) -> None:
     """Fill ``contact`` from a DroneID element body (OUI first).  Raises DecodeError."""
@@ -90,7 +87,7 @@ def decode_dji(body: bytes, contact: Contact) -> None:
     contact.protocol_version = version
     contact.counter = seq
     contact.dji = DjiInfo(
-        version=version, sequence=seq, state=state, serial=_text(serial), product_type=product,
+        version=version, sequence=seq, state=state, serial=text_field(serial), product_type=product,
         uuid=uuid, yaw=yaw / 100.0, pitch=pitch_d, roll=roll_d, v_north=v_n, v_east=v_e,
         v_up=v_u, altitude_raw=alt, height_raw=height, gps_time=gps_time,
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from airwatch.contact import Contact, FrenchInfo, GeoPoint, HeightRef, Location, Transport
 from airwatch.decoders.errors import DecodeError
+from airwatch.decoders.remoteid.messages import text_field
 
 OUI = b"\x6a\x5c\x35"
 OUI_TYPE = 0x01
@@ -30,10 +31,6 @@ LENGTHS = {PROTOCOL_VERSION: 1, LATITUDE: 4, LONGITUDE: 4, ALTITUDE_MSL: 2, HEIG
            TAKEOFF_LATITUDE: 4, TAKEOFF_LONGITUDE: 4, SPEED: 1, COURSE: 2}
 SIGNED = {LATITUDE, LONGITUDE, ALTITUDE_MSL, HEIGHT_TAKEOFF, TAKEOFF_LATITUDE, TAKEOFF_LONGITUDE, SPEED}
 
-
-def _text(raw: bytes) -> str:
-    end = raw.find(b"\0")
-    return (raw if end < 0 else raw[:end]).decode("ascii", "replace")
 
 
 def _coords(lat: int | None, lon: int | None, anomalies: list[str], what: str) -> tuple[float, float] | None:
@@ -74,8 +71,8 @@ def decode_french(body: bytes, contact: Contact) -> None:
     serial = values.get(SERIAL)
     contact.french = FrenchInfo(
         protocol_version=version,
-        french_id=_text(french_id) if isinstance(french_id, bytes) else None,
-        serial=_text(serial) if isinstance(serial, bytes) else None,
+        french_id=text_field(french_id) if isinstance(french_id, bytes) else None,
+        serial=text_field(serial) if isinstance(serial, bytes) else None,
     )
     pos = _coords(values.get(LATITUDE), values.get(LONGITUDE), anomalies, "position")
     course = values.get(COURSE)

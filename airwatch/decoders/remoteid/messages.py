@@ -76,7 +76,7 @@ _UA_CLASS = table(UAClass)
 _OPERATOR_ID_TYPE = table(OperatorIdType)
 
 
-def _text(raw: bytes) -> str:
+def text_field(raw: bytes) -> str:
     """ASCII text as transmitted, up to the first NUL; other bytes are replaced, never lost silently."""
     end = raw.find(b"\0")
     if end >= 0:
@@ -112,7 +112,7 @@ def decode_basic_id(msg: bytes) -> BasicID:
     elif id_type in (3, 4):
         uas_id = raw.hex()
     else:
-        uas_id = _text(raw)
+        uas_id = text_field(raw)
     return BasicID(_ID_TYPE[id_type], _UA_TYPE[b & 0x0F], uas_id)
 
 
@@ -209,7 +209,7 @@ def assemble_auth(pages: dict[int, AuthPage], anomalies: list[str] | None = None
 
 
 def decode_self_id(msg: bytes) -> SelfID:
-    return SelfID(_DESCRIPTION_TYPE[msg[1]], _text(msg[2:25]))
+    return SelfID(_DESCRIPTION_TYPE[msg[1]], text_field(msg[2:25]))
 
 
 def decode_system(msg: bytes, anomalies: list[str]) -> tuple[System, GeoPoint | None]:
@@ -240,7 +240,7 @@ _OPERATOR_KIND = {0: "takeoff", 1: "live_gnss", 2: "fixed"}
 
 
 def decode_operator_id(msg: bytes) -> OperatorID:
-    return OperatorID(_OPERATOR_ID_TYPE[msg[1]], _text(msg[2:22]))
+    return OperatorID(_OPERATOR_ID_TYPE[msg[1]], text_field(msg[2:22]))
 
 
 def _apply(contact: Contact, msg: bytes, receive_time: float, auth: dict[int, AuthPage]) -> None:
