@@ -17,12 +17,14 @@ EXIT_USAGE = 2
 
 
 def _decode(args: argparse.Namespace) -> int:
-    from airwatch.inputs import read_inputs
+    from airwatch.inputs import InputOptions, read_inputs
     from airwatch.sinks.jsonl import contact_json, contact_line
 
     settings = load_settings(args.config)
-    sensor_id = args.sensor_id or settings.sensor.id
-    contacts, reports = read_inputs(args.inputs, sensor_id)
+    sensor = settings.sensor
+    receiver = (sensor.lat, sensor.lon) if sensor.lat is not None and sensor.lon is not None else None
+    options = InputOptions(sensor_id=args.sensor_id or sensor.id, receiver=receiver, start=args.start)
+    contacts, reports = read_inputs(args.inputs, options)
     out = sys.stdout.buffer
     try:
         if args.pretty:
@@ -41,6 +43,9 @@ def _decode(args: argparse.Namespace) -> int:
     for r in reports:
         rejected.update(r.rejected)
     failed = [r for r in reports if r.error]
+    for r in reports:
+        if r.warning:
+            print(f"airwatch decode: warning: {r.warning}", file=sys.stderr)
     for r in failed:
         print(f"airwatch decode: {r.error}", file=sys.stderr)
     reasons = ", ".join(f"{k} {v}" for k, v in sorted(rejected.items(), key=lambda kv: (-kv[1], kv[0])))
@@ -56,12 +61,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log every refused frame")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("decode", help="decode captures into contacts (JSON Lines on stdout)",
+    p = sub.add_parser("decode", help="decode captures and ADS-B recordings into contacts (JSON Lines)",
                        description="Decode Remote ID, DJI DroneID and French beacons from pcap/pcapng "
-                                   "captures ('-' reads standard input). One JSON object per contact on "
-                                   "stdout; a summary on stderr. Exit status 1 when an input could not be "
-                                   "read to its end.")
-    p.add_argument("inputs", nargs="+", metavar="INPUT", help="pcap or pcapng file, or - for standard input")
+                                   "captures ('-' reads standard input), and aircraft from ADS-B recordings "
+                                   "(Beast binary, jet1090 CSV, AVR text, JSON Lines), recognised by content. "
+                                   "One JSON object per contact on stdout, all inputs merged in time order; "
+                                   "a summary on stderr. Exit status 1 when an input could not be read to "
+                                   "its end.")
+    p.add_argument("inputs", nargs="+", metavar="INPUT",
+                   help="pcap/pcapng capture or ADS-B recording, or - for a capture on standard input")
+    p.add_argument("--start", help="UNIX time or ISO 8601 (2024-05-01T10:00:00Z) at which an ADS-B "
+                                   "recording without dates (Beast, AVR) begins")
     p.add_argument("--pretty", action="store_true", help="one readable line per contact instead of JSON")
     p.add_argument("--raw", action="store_true",
                    help="add each contact's payload bytes as hex (source and frame always point at them)")

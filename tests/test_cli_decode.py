@@ -71,7 +71,7 @@ def test_unreadable_inputs_exit_1_and_say_why(tmp_path):
     done = run(str(tmp_path / "missing.pcap"), str(junk), str(DEMO))
     assert done.returncode == 1
     err = done.stderr.decode()
-    assert "missing.pcap: cannot open" in err and "junk.bin: not a pcap/pcapng capture (starts with 1a 33" in err
+    assert "missing.pcap: cannot open" in err and "junk.bin: not a pcap/pcapng capture or an ADS-B recording (starts with 1a 33" in err
     assert len(lines(done.stdout)) == 621  # the good input is still decoded
 
 
@@ -134,3 +134,35 @@ def test_shipped_config_loads():
 
     settings = load_settings(ROOT / "config.toml")
     assert settings.sensor.id == "local"
+
+
+def test_adsb_recordings_merge_with_captures_in_time_order(captures):
+    beast = captures / "adsb/sample_dump1090.bin"
+    pcap = captures / "remoteid/odid_wifi_bcn_sample.pcap"
+    # the ESP32 capture was made on 2021-05-21 from 21:52:11 UTC; put the Beast recording 5 s before it
+    done = run("--start", "2021-05-21T21:52:06Z", str(beast), str(pcap))
+    assert done.returncode == 0, done.stderr
+    contacts = lines(done.stdout)
+    assert [c["time"] for c in contacts] == sorted(c["time"] for c in contacts)
+    kinds = Counter(c["transport"] for c in contacts)
+    assert kinds["wifi_beacon"] == 21 and kinds["adsb"] > 0
+    aircraft = {c["aircraft"]["icao"] for c in contacts if c["aircraft"]}
+    assert "48520A" in aircraft
+    first = min(c["time"] for c in contacts if c["transport"] == "adsb")
+    assert 1621633926.0 <= first < 1621633926.0 + 25  # the recording lasts about 24 s
+    assert "warning" not in done.stderr.decode()
+
+
+def test_adsb_recording_without_start_warns(captures):
+    done = run(str(captures / "adsb/sample_dump1090.bin"))
+    assert done.returncode == 0
+    assert "carry no date" in done.stderr.decode() and "--start" in done.stderr.decode()
+
+
+def test_adsb_csv_summary_counts_messages(captures):
+    done = run(str(captures / "adsb/long_flight.csv"))
+    assert done.returncode == 0
+    summary = done.stderr.decode().strip().splitlines()[-1]
+    assert summary.startswith("airwatch decode: 1 input(s), 172432 frames,")
+    icaos = Counter(c["aircraft"]["icao"] for c in lines(done.stdout))
+    assert icaos.most_common(1)[0][0] == "486257"
