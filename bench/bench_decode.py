@@ -1,11 +1,11 @@
 """Benchmark: `airwatch decode` throughput and memory on a generated Wi-Fi capture.
 
-    python bench/bench_decode.py [--rid 200000] [--ratio 1.0] [--keep DIR]
+    python bench/bench_decode.py [--rid 200000] [--ratios 1,3.5] [--keep DIR]
 
-Writes a pcap of ``--rid`` Remote ID beacons (message packs of 3 to 5 messages from 500
-drones) mixed with ``--ratio`` times as many ordinary Wi-Fi frames (access-point beacons with
-the usual elements and a WPS vendor element, probe requests, data frames), then measures, in
-the same run and on the same file:
+For each ratio, writes a pcap of ``--rid`` Remote ID beacons (message packs of 3 to 5 messages
+from 500 drones) mixed with that many ordinary Wi-Fi frames per beacon (access-point beacons
+with the usual elements and a WPS vendor element, probe requests, data frames), then measures,
+in the same run and on the same file:
 
 * the whole ``airwatch decode`` command (a child process writing JSON Lines to /dev/null):
   wall time, frames/s, and peak memory (max RSS); again on a file four times smaller, to show
@@ -158,36 +158,37 @@ def reference_scapy(path: Path, sample: int) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--rid", type=int, default=200_000, help="Remote ID beacons in the capture")
-    ap.add_argument("--ratio", type=float, default=1.0, help="ordinary frames per Remote ID beacon")
+    ap.add_argument("--rid", type=int, default=200_000, help="Remote ID beacons in each capture")
+    ap.add_argument("--ratios", default="1,3.5",
+                    help="ordinary frames per Remote ID beacon, one capture per value (default 1 and 3.5: "
+                         "worst case, and the densest real mix, parrot_anafi4_real.pcapng with the drone 6 m away)")
     ap.add_argument("--scapy-sample", type=int, default=3000, help="frames for scapy's full dissection")
     ap.add_argument("--keep", type=Path, help="write the captures here and keep them")
     args = ap.parse_args()
+    ratios = [float(r) for r in args.ratios.split(",")]
 
     workdir = args.keep or Path(tempfile.mkdtemp(prefix="airwatch-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
-    big, small = workdir / "bench_big.pcap", workdir / "bench_small.pcap"
-    t0 = time.perf_counter()
-    n_big = generate(big, args.rid, args.ratio)
-    n_small = generate(small, args.rid // 4, args.ratio, seed=2)
-    print(f"generated {n_big:,} frames ({args.rid:,} Remote ID beacons), {big.stat().st_size / 1e6:.0f} MB, "
-          f"and {n_small:,} frames, in {time.perf_counter() - t0:.1f} s", flush=True)
-
-    wall, _, summary = run_decode(big)
-    rss_big = rss_of_child(big)
-    rss_small = rss_of_child(small)
-    walk_s, walk_n = reference_plain_walk(big)
-    scapy_fps = reference_scapy(big, args.scapy_sample)
-
-    print(f"\n{'path':58} {'frames/s':>10}")
-    print(f"{'airwatch decode (whole command, JSON Lines to /dev/null)':58} {n_big / wall:>10,.0f}")
-    print(f"{'  reference: RawPcapReader + hand walk to the RID element':58} {walk_n / walk_s:>10,.0f}")
-    print(f"{'  reference: scapy full dissection (sample of ' + str(args.scapy_sample) + ')':58} {scapy_fps:>10,.0f}")
-    print(f"\nairwatch decode summary: {summary}")
-    print(f"peak memory (max RSS): {rss_small / 1024:.0f} MiB on {n_small:,} frames, "
-          f"{rss_big / 1024:.0f} MiB on {n_big:,} frames")
+    print(f"{'capture':44} {'frames':>9} {'airwatch decode':>16} {'plain walk':>11} {'scapy':>7}  frames/s")
+    written = []
+    for ratio in ratios:
+        big, small = workdir / f"bench_{ratio:g}.pcap", workdir / f"bench_{ratio:g}_quarter.pcap"
+        written += [big, small]
+        n_big = generate(big, args.rid, ratio)
+        wall, _, summary = run_decode(big)
+        walk_s, walk_n = reference_plain_walk(big)
+        scapy_fps = reference_scapy(big, args.scapy_sample)
+        label = f"{args.rid:,} RID beacons + {ratio:g} ordinary per beacon"
+        print(f"{label:44} {n_big:>9,} {n_big / wall:>16,.0f} {walk_n / walk_s:>11,.0f} {scapy_fps:>7,.0f}", flush=True)
+        n_small = generate(small, args.rid // 4, ratio, seed=2)
+        rss_big, rss_small = rss_of_child(big), rss_of_child(small)
+        print(f"    peak memory (max RSS) of airwatch decode: {rss_small / 1024:.0f} MiB on {n_small:,} frames, "
+              f"{rss_big / 1024:.0f} MiB on {n_big:,} frames", flush=True)
+        print(f"    {summary}", flush=True)
+    print("\nairwatch decode: the whole command, JSON Lines to /dev/null. plain walk: scapy RawPcapReader and a "
+          "bare walk to the Remote ID element, no decoding. scapy: full dissection of a sample.")
     if not args.keep:
-        for p in (big, small):
+        for p in written:
             p.unlink()
         workdir.rmdir()
 
