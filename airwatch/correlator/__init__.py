@@ -1,0 +1,1 @@
+"""Tracks, classification and alert rules: contacts in, tracks and alerts out."""
