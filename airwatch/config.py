@@ -25,8 +25,51 @@ class SensorSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class CorrelatorSettings:
+    """Thresholds of the correlator; defaults and their sources in docs/alerts.md."""
+
+    non_cooperative_window_s: float = 30.0  # drone heard with no standard Remote ID for this long
+    stale_after_s: float = 60.0  # track shown as stale after this silence
+    end_after_s: float = 600.0  # track ended (a new flight starts after this gap)
+    max_tracks: int = 5000  # bounded state: the oldest silent tracks go first
+    compliance_grace_s: float = 10.0  # time to hear every required message before calling one missing
+    location_interval_max_s: float = 1.5  # shortest Location interval above this is too slow (standard: 1 s)
+    operator_max_distance_m: float = 15000.0  # operator farther than this from the drone: spoofing
+    max_speed_ms: float = 100.0  # implied speed between fixes above this: spoofing (teleport)
+    divergence_m: float = 500.0  # one identity reported at places this far apart within 2 s
+    flood_identities_per_min: int = 20  # more new drone identities than this in a minute: flood
+    identities_per_transmitter: int = 3  # more identities than this from one transmitter: spoofing
+    nmac_horizontal_m: float = 152.4  # 500 ft
+    nmac_vertical_m: float = 30.48  # 100 ft
+    well_clear_horizontal_m: float = 1222.3  # 0.66 NM (DO-365 DWC)
+    well_clear_vertical_m: float = 137.16  # 450 ft
+    well_clear_lookahead_s: float = 55.0
+    well_clear_warning_s: float = 25.0
+    proximity_max_fix_age_s: float = 10.0  # fixes older than this are not compared
+    alert_clear_after_s: float = 60.0  # a condition gone this long may raise a new alert later
+
+
+@dataclass(frozen=True, slots=True)
+class Zone:
+    """A protected zone: a circle or a polygon, with an optional floor and ceiling (metres)."""
+
+    name: str
+    lat: float | None = None  # circle centre
+    lon: float | None = None
+    radius_m: float | None = None
+    polygon: tuple[tuple[float, float], ...] = ()  # (lat, lon) vertices
+    floor_m: float | None = None
+    ceiling_m: float | None = None
+    altitude_ref: str = "height"  # "height" (above take-off/ground) or "geodetic" (WGS-84)
+    severity: str = "high"
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     sensor: SensorSettings = field(default_factory=SensorSettings)
+    correlator: CorrelatorSettings = field(default_factory=CorrelatorSettings)
+    zones: tuple[Zone, ...] = ()
+    signatures: tuple[dict, ...] = ()  # extra drone signature rules, checked by airwatch.signature_rules
     source: str = "<defaults>"
 
 
@@ -85,10 +128,65 @@ def load_settings(path: str | Path | None) -> Settings:
         raise ConfigError(f"{path}: cannot read: {e.strerror or e}") from None
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{path}: not valid TOML: {e}") from None
-    known = {"sensor"}
+    return settings_from_dict(raw, str(path))
+
+
+def _zone(raw: Any, where: str) -> Zone:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: must be a table")
+    raw = dict(raw)
+    polygon = raw.pop("polygon", None)
+    zone = _section(Zone, raw, where)
+    if not zone.name:
+        raise ConfigError(f"{where}.name: every zone needs a name")
+    if polygon is not None:
+        try:
+            vertices = tuple((float(lat), float(lon)) for lat, lon in polygon)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{where}.polygon: expected a list of [lat, lon] pairs") from None
+        if len(vertices) < 3:
+            raise ConfigError(f"{where}.polygon: a polygon needs at least 3 vertices")
+        if any(not (-90 <= la <= 90 and -180 <= lo <= 180) for la, lo in vertices):
+            raise ConfigError(f"{where}.polygon: a vertex is not a latitude/longitude")
+        zone = Zone(**{**{f.name: getattr(zone, f.name) for f in fields(Zone)}, "polygon": vertices})
+    circle = zone.lat is not None and zone.lon is not None and zone.radius_m is not None
+    if circle == bool(zone.polygon):
+        raise ConfigError(f"{where}: give either lat, lon and radius_m (a circle) or polygon")
+    if circle and zone.radius_m <= 0:
+        raise ConfigError(f"{where}.radius_m: must be positive")
+    if zone.altitude_ref not in ("height", "geodetic"):
+        raise ConfigError(f"{where}.altitude_ref: 'height' or 'geodetic'")
+    if zone.severity not in ("low", "medium", "high", "critical"):
+        raise ConfigError(f"{where}.severity: low, medium, high or critical")
+    if zone.floor_m is not None and zone.ceiling_m is not None and zone.floor_m >= zone.ceiling_m:
+        raise ConfigError(f"{where}: floor_m must be below ceiling_m")
+    return zone
+
+
+def settings_from_dict(raw: dict[str, Any], where: str = "<settings>") -> Settings:
+    """Settings from already-parsed TOML (a scenario's or a test's).  Raises :class:`ConfigError`."""
+    known = {"sensor", "correlator", "zones", "signatures"}
     for key in raw:
         if key not in known:
-            raise ConfigError(f"{path}: unknown section [{key}] (known: {', '.join(sorted(known))})")
-    sensor = _section(SensorSettings, raw.get("sensor", {}), f"{path}: sensor")
-    _check_sensor(sensor, f"{path}: sensor")
-    return Settings(sensor=sensor, source=str(path))
+            raise ConfigError(f"{where}: unknown section [{key}] (known: {', '.join(sorted(known))})")
+    sensor = _section(SensorSettings, raw.get("sensor", {}), f"{where}: sensor")
+    _check_sensor(sensor, f"{where}: sensor")
+    correlator = _section(CorrelatorSettings, raw.get("correlator", {}), f"{where}: correlator")
+    for f in fields(CorrelatorSettings):
+        if getattr(correlator, f.name) <= 0:
+            raise ConfigError(f"{where}: correlator.{f.name}: must be positive")
+    zones_raw = raw.get("zones", [])
+    if not isinstance(zones_raw, list):
+        raise ConfigError(f"{where}: zones must be [[zones]] tables")
+    zones = tuple(_zone(z, f"{where}: zones[{i}]") for i, z in enumerate(zones_raw))
+    signatures = raw.get("signatures", [])
+    if not isinstance(signatures, list) or not all(isinstance(r, dict) for r in signatures):
+        raise ConfigError(f"{where}: signatures must be [[signatures]] tables")
+    from airwatch.decoders.signatures import SignatureError, rule_from_dict
+
+    for i, rule in enumerate(signatures):
+        try:
+            rule_from_dict(rule, f"{where}: signatures[{i}]")
+        except SignatureError as e:
+            raise ConfigError(str(e)) from None
+    return Settings(sensor=sensor, correlator=correlator, zones=zones, signatures=tuple(signatures), source=where)

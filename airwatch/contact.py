@@ -230,6 +230,7 @@ class Contact:
     dji: DjiInfo | None = None
     french: FrenchInfo | None = None
     aircraft: Aircraft | None = None
+    signature: str | None = None  # id of the drone signature rule a Wi-Fi transmitter matched
     anomalies: list[str] = field(default_factory=list)  # fields dropped as out of range
     raw: bytes | None = None  # the payload the contact was decoded from
 

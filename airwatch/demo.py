@@ -4,7 +4,7 @@
 command decodes.  It holds, on one pcapng with a Wi-Fi (radiotap) and a Bluetooth LE
 interface, what the real captures in ../shared do not:
 
-* ``1581F6DEMO000000001``: a compliant drone on ASTM Remote ID over Wi-Fi beacon (channel 6),
+* ``1581F6DEMX0000000001``: a compliant drone on ASTM Remote ID over Wi-Fi beacon (channel 6),
   Bluetooth 4 legacy (one message per advertisement, rotating address) and Bluetooth 5 long
   range (message packs), circling the post at 120 m with its pilot standing still;
 * ``ESP32DEMO0000000002``: a hobby transmitter on Wi-Fi NaN and beacon, on channel 149 (5 GHz);
@@ -52,7 +52,7 @@ def frames() -> list[tuple[float, bytes, int]]:
     rng = random.Random(2025)
     out: list[tuple[float, bytes, int]] = []
     pilot = GeoPoint(*_offset(*POST, -300, 150), 402.0, "live_gnss")
-    serial = "1581F6DEMO000000001"
+    serial = "1581F6DEMX0000000001"
     for step in range(SECONDS * 2):  # compliant drone: 2 Hz on every transport
         t = START + step * 0.5
         angle = step / (SECONDS * 2) * 2 * math.pi

@@ -18,7 +18,9 @@ from typing import BinaryIO
 from airwatch.contact import Contact
 from airwatch.decoders.adsb import AdsbDecoder
 from airwatch.decoders.frames import FrameDecoder
+from airwatch.decoders.signatures import SignatureMatcher
 from airwatch.sources.adsb_recording import AdsbRecording, iter_contacts, sniff_adsb
+from airwatch.signature_rules import default_matcher
 from airwatch.sources.pcap import CaptureError, read_capture
 
 PCAP_MAGICS = (b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4", b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d",
@@ -60,8 +62,9 @@ def _head(stream: BinaryIO, n: int = SNIFF_BYTES) -> bytes:
     return b""
 
 
-def _capture_contacts(stream: BinaryIO, report: InputReport, sensor_id: str | None) -> Iterator[Contact]:
-    decoder = FrameDecoder(sensor_id)
+def _capture_contacts(stream: BinaryIO, report: InputReport, options: InputOptions) -> Iterator[Contact]:
+    signatures = options.signatures if options.signatures is not None else default_matcher()
+    decoder = FrameDecoder(options.sensor_id, signatures)
     report.kind = "capture"
     try:
         for frame in read_capture(stream, report.name):
@@ -101,6 +104,7 @@ class InputOptions:
     sensor_id: str | None = None
     receiver: tuple[float, float] | None = None  # the sensor's position, for local ADS-B decoding
     start: float | str | None = None  # UNIX time or ISO 8601 for recordings that carry no date
+    signatures: SignatureMatcher | None = None  # drone Wi-Fi signature rules (default: the shipped ones)
 
 
 def read_input(name: str, report: InputReport, options: InputOptions | None = None) -> Iterator[Contact]:
@@ -114,7 +118,7 @@ def read_input(name: str, report: InputReport, options: InputOptions | None = No
     try:
         head = _head(stream)
         if head[:4] in PCAP_MAGICS:
-            yield from _capture_contacts(stream, report, options.sensor_id)
+            yield from _capture_contacts(stream, report, options)
             return
         fmt = sniff_adsb(head) if head and name != "-" else None
     finally:

@@ -43,7 +43,7 @@ def test_demo_decodes_every_transport():
     assert transports == {"wifi_beacon": 120 + 60 + 1, "bt4_legacy": 120, "bt5_long_range": 120, "dji_droneid": 120,
                           "wifi_nan": 60, "french_beacon": 20}
     ids = Counter(c["basic_ids"][0]["uas_id"] for c in contacts if c["basic_ids"])
-    assert ids["1581F6DEMO000000001"] == 120 + 24 + 120  # beacon, BT4 Basic ID slots, BT5
+    assert ids["1581F6DEMX0000000001"] == 120 + 24 + 120  # beacon, BT4 Basic ID slots, BT5
     nan = [c for c in contacts if c["transport"] == "wifi_nan"]
     assert {c["channel"] for c in nan} == {149} and {c["freq_mhz"] for c in nan} == {5745}
     assert {c["dji"]["serial"] for c in contacts if c["dji"]} == {"0K1ZA2B3C4D5E6F7"}

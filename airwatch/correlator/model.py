@@ -73,6 +73,7 @@ class Fix:
     speed_vertical: float | None = None
     sensor_id: str | None = None
     transport: Transport | None = None
+    transmitter: str | None = None
 
 
 @dataclass(slots=True)

@@ -8,6 +8,7 @@ that send one page per frame (Bluetooth 4), waiting for their siblings.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections import Counter, OrderedDict
 from collections.abc import Callable
@@ -16,6 +17,7 @@ from airwatch.contact import AuthPage, Contact
 from airwatch.decoders import bluetooth, wifi
 from airwatch.decoders.errors import DecodeError
 from airwatch.decoders.remoteid import assemble_auth
+from airwatch.decoders.signatures import SignatureMatcher
 from airwatch.frame import Frame
 
 log = logging.getLogger(__name__)
@@ -64,8 +66,12 @@ class AuthAssembler:
 class FrameDecoder:
     """Decodes frames of any supported link type and keeps the counters a summary needs."""
 
-    def __init__(self, sensor_id: str | None = None) -> None:
+    def __init__(self, sensor_id: str | None = None, signatures: SignatureMatcher | None = None) -> None:
         self.sensor_id = sensor_id
+        self.decoders = DECODERS
+        if signatures is not None:  # drone Wi-Fi signatures too, for the correlator
+            radiotap = functools.partial(wifi.decode_radiotap, signatures=signatures)
+            self.decoders = {**DECODERS, wifi.LINKTYPE_IEEE802_11_RADIOTAP: radiotap}
         self.frames = 0
         self.contacts = 0
         self.rejected: Counter[str] = Counter()
@@ -73,7 +79,7 @@ class FrameDecoder:
 
     def decode(self, frame: Frame) -> list[Contact]:
         self.frames += 1
-        decoder = DECODERS.get(frame.linktype)
+        decoder = self.decoders.get(frame.linktype)
         if decoder is None:
             self.rejected[f"linktype_{frame.linktype}_unsupported"] += 1
             return []

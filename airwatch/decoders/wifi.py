@@ -22,6 +22,7 @@ from airwatch.contact import Contact, Transport
 from airwatch.decoders import dji, french
 from airwatch.decoders.errors import DecodeError
 from airwatch.decoders.remoteid import decode_odid
+from airwatch.decoders.signatures import SignatureMatcher
 from airwatch.frame import Frame
 
 LINKTYPE_IEEE802_11 = 105
@@ -106,8 +107,13 @@ def _radiotap_layout(data: bytes, length: int) -> _Radiotap:
     return layout
 
 
-def decode_radiotap(frame: Frame, sensor_id: str | None = None) -> list[Contact]:
-    """LINKTYPE 127: a radiotap header then an 802.11 frame."""
+def decode_radiotap(frame: Frame, sensor_id: str | None = None,
+                    signatures: SignatureMatcher | None = None) -> list[Contact]:
+    """LINKTYPE 127: a radiotap header then an 802.11 frame.
+
+    With ``signatures``, beacons and probe responses carrying no drone element are also matched
+    against the drone Wi-Fi signature rules (a ``wifi_signature`` contact when one matches).
+    """
     data = frame.data
     n = len(data)
     if n < 8:
@@ -118,9 +124,15 @@ def decode_radiotap(frame: Frame, sensor_id: str | None = None) -> list[Contact]
     if length + MGMT_HEADER > n:
         return []
     fc = data[length]
+    signature = None
     if fc in FIXED_FIELDS:
         if not _has_drone_oui(data, length + MGMT_HEADER, n):
-            return []  # the common case: ordinary beacons and probes stop here
+            # the common case: ordinary beacons and probes stop here
+            if signatures is None or fc == FC_PROBE_REQUEST:
+                return []
+            signature = _signature(data, length, n, signatures)
+            if signature is None:
+                return []
     elif fc == FC_ACTION or fc == FC_ACTION_NO_ACK:
         if data.find(b"\x04\x09\x50\x6f\x9a\x13", length + MGMT_HEADER, length + MGMT_HEADER + 10) < 0:
             return []
@@ -144,13 +156,36 @@ def decode_radiotap(frame: Frame, sensor_id: str | None = None) -> list[Contact]
         rssi = data[layout.signal]
         if rssi > 127:
             rssi -= 256
-    contacts = _decode_80211(data, length, end, frame, sensor_id, oui_checked=True)
+    if signature is not None:
+        contacts = [signature]
+        signature.time, signature.sensor_id, signature.source, signature.frame = (
+            frame.time, sensor_id, frame.source, frame.number)
+    else:
+        contacts = _decode_80211(data, length, end, frame, sensor_id, oui_checked=True)
     for c in contacts:
         c.freq_mhz = freq
         c.channel = channel if channel is not None else c.channel
         c.rssi_dbm = rssi
         c.phy = phy
     return contacts
+
+
+def _signature(data: bytes, start: int, end: int, signatures: SignatureMatcher) -> Contact | None:
+    """A ``wifi_signature`` contact if this beacon / probe response matches a drone signature rule."""
+    mac = data[start + 10:start + 16]
+    ies = start + MGMT_HEADER + (4 if data[start + 1] & 0x80 else 0) + 12
+    ssid = b""
+    if ies + 2 <= end and data[ies] == 0:
+        ssid = data[ies + 2:min(ies + 2 + data[ies + 1], end)]
+    if not signatures.could_match(mac, ssid):
+        return None
+    text = ssid.decode("utf-8", "replace")
+    address = mac.hex(":")
+    rule = signatures.match(address, text)
+    if rule is None:
+        return None
+    return Contact(time=0.0, transport=Transport.WIFI_SIGNATURE, transmitter=address, ssid=text,
+                   signature=rule.id)
 
 
 def decode_80211(frame: Frame, sensor_id: str | None = None) -> list[Contact]:

@@ -1,0 +1,35 @@
+"""What every rule sees."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from airwatch.config import CorrelatorSettings, SensorSettings, Zone
+from airwatch.contact import Contact
+from airwatch.correlator.alerts import Finding
+from airwatch.correlator.model import Fix, Track
+from airwatch.correlator.tracks import TrackTable
+
+
+@dataclass(slots=True)
+class Context:
+    settings: CorrelatorSettings
+    table: TrackTable
+    zones: tuple[Zone, ...] = ()
+    sensors: dict[str, SensorSettings] | None = None  # sensor id -> position
+
+
+class Rule:
+    """Base class: override what the rule needs."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    def on_contact(self, contact: Contact, track: Track, fix: Fix | None, new: bool) -> list[Finding]:
+        return []
+
+    def on_tick(self, now: float) -> list[Finding]:
+        return []
+
+    def forget(self, track_id: str) -> None:
+        """The track ended or was evicted: drop any state kept for it."""

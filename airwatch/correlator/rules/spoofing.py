@@ -1,0 +1,124 @@
+"""SPOOFING: what a real drone cannot do (detection-rules.md §2.5 C).
+
+SP-1 impossible speed between fixes; SP-3 operator too far from the drone; SP-6 one identity
+from transmitters whose positions diverge; SP-7 many identities from one transmitter; SP-8
+message counters going backwards; SP-9 identity flood; SP-12 null island and far-world
+positions.  State per transmitter is bounded like the track table.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict, deque
+
+from airwatch.contact import Contact, Transport
+from airwatch.correlator import geo
+from airwatch.correlator.alerts import Finding
+from airwatch.correlator.model import AlertType, Fix, Severity, Track, TrackKind
+from airwatch.correlator.rules.base import Rule
+from airwatch.correlator.tracks import REMOTE_ID
+
+NULL_ISLAND_DEG = 0.5
+FAR_WORLD_M = 50_000.0  # a claimed position this far from every sensor is not heard over Wi-Fi or Bluetooth
+COUNTER_WINDOW_S = 10.0
+
+
+class Spoofing(Rule):
+    def __init__(self, ctx) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(ctx)
+        limit = 2 * ctx.settings.max_tracks
+        self.limit = limit
+        self.ids_by_transmitter: OrderedDict[str, set[str]] = OrderedDict()
+        self.counters: OrderedDict[tuple[str, str], tuple[int, float, int]] = OrderedDict()
+        self.new_identities: deque[float] = deque()
+
+    def _remember(self, book: OrderedDict, key, value) -> None:  # type: ignore[no-untyped-def,type-arg]
+        book[key] = value
+        book.move_to_end(key)
+        while len(book) > self.limit:
+            book.popitem(last=False)
+
+    def on_contact(self, contact: Contact, track: Track, fix: Fix | None, new: bool) -> list[Finding]:
+        s = self.ctx.settings
+        now = contact.time
+        found: list[Finding] = []
+        who = track.uas_id or track.track_id
+        drone = track.kind is TrackKind.DRONE
+
+        if new and drone:  # SP-9 identity flood
+            self.new_identities.append(now)
+            while self.new_identities and now - self.new_identities[0] > 60.0:
+                self.new_identities.popleft()
+            if len(self.new_identities) > s.flood_identities_per_min:
+                found.append(Finding(AlertType.SPOOFING, Severity.CRITICAL, "SP-9",
+                                     f"identity flood: {len(self.new_identities)} new drone identities in the last "
+                                     f"minute", (), now, "flood"))
+
+        mac = contact.transmitter
+        if mac and contact.transport in REMOTE_ID and contact.uas_id:  # SP-7
+            ids = self.ids_by_transmitter.get(mac) or set()
+            if len(ids) <= s.identities_per_transmitter:
+                ids.add(contact.uas_id)
+            self._remember(self.ids_by_transmitter, mac, ids)
+            if len(ids) > s.identities_per_transmitter:
+                found.append(Finding(AlertType.SPOOFING, Severity.HIGH, "SP-7",
+                                     f"transmitter {mac} sends more than {s.identities_per_transmitter} identities "
+                                     f"({', '.join(sorted(ids)[:4])}, ...)", (track,), now, mac))
+
+        if mac and contact.counter is not None and contact.transport in REMOTE_ID:  # SP-8
+            key = (mac, contact.transport.value)
+            last = self.counters.get(key)
+            regressions = 0
+            if last is not None:
+                previous, t_prev, regressions = last
+                back = (previous - contact.counter) % 256
+                if 0 < back < 64 and now - t_prev < COUNTER_WINDOW_S:
+                    regressions += 1
+                    if regressions >= 2:
+                        found.append(Finding(AlertType.SPOOFING, Severity.HIGH, "SP-8",
+                                             f"{who}: message counter on {contact.transport.value} from {mac} went "
+                                             f"back from {previous} to {contact.counter}", (track,), now, key[1]))
+            self._remember(self.counters, key, (contact.counter, now, regressions))
+
+        loc = contact.location
+        if loc is not None and loc.lat is not None and loc.lon is not None and drone:  # SP-12
+            if abs(loc.lat) < NULL_ISLAND_DEG and abs(loc.lon) < NULL_ISLAND_DEG:
+                found.append(Finding(AlertType.SPOOFING, Severity.HIGH, "SP-12",
+                                     f"{who} claims a position at null island ({loc.lat:.5f}, {loc.lon:.5f})",
+                                     (track,), now, "null_island"))
+            elif contact.transport is not Transport.ADSB and self._far_from_sensors(contact):
+                found.append(Finding(AlertType.SPOOFING, Severity.HIGH, "SP-12",
+                                     f"{who} claims a position more than {FAR_WORLD_M / 1000:.0f} km from the "
+                                     f"sensor that heard it ({loc.lat:.5f}, {loc.lon:.5f})", (track,), now, "far"))
+
+        if fix is None or not drone:
+            return found
+        if track.operator is not None:  # SP-3
+            d = geo.distance_m(fix.lat, fix.lon, track.operator.lat, track.operator.lon)
+            if d > s.operator_max_distance_m:
+                found.append(Finding(AlertType.SPOOFING, Severity.HIGH, "SP-3",
+                                     f"{who}: operator {d / 1000:.1f} km from the drone (more than "
+                                     f"{s.operator_max_distance_m / 1000:.0f} km)", (track,), now, "operator"))
+        trail = track.trail
+        if len(trail) >= 2:
+            prev = trail[-2]
+            dt = fix.time - prev.time
+            d = geo.distance_m(prev.lat, prev.lon, fix.lat, fix.lon)
+            other_tx = prev.transmitter != fix.transmitter and prev.transport == fix.transport
+            if other_tx and dt <= 2.0 and d > s.divergence_m:  # SP-6
+                found.append(Finding(AlertType.SPOOFING, Severity.CRITICAL, "SP-6",
+                                     f"{who} reported {d:.0f} m apart within {dt:.1f} s by transmitters "
+                                     f"{prev.transmitter} and {fix.transmitter}", (track,), now, "divergence"))
+            elif d > 50.0 and (dt <= 0.0 or d / dt > s.max_speed_ms):  # SP-1
+                speed = "instantly" if dt <= 0.0 else f"at {d / dt:.0f} m/s"
+                found.append(Finding(AlertType.SPOOFING, Severity.HIGH, "SP-1",
+                                     f"{who} jumped {d:.0f} m {speed} (more than {s.max_speed_ms:.0f} m/s)",
+                                     (track,), now, "teleport"))
+        return found
+
+    def _far_from_sensors(self, contact: Contact) -> bool:
+        sensors = self.ctx.sensors or {}
+        sensor = sensors.get(contact.sensor_id or "")
+        if sensor is None or sensor.lat is None or sensor.lon is None:
+            return False
+        loc = contact.location
+        return geo.distance_m(sensor.lat, sensor.lon, loc.lat, loc.lon) > FAR_WORLD_M  # type: ignore[union-attr,arg-type]
