@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import time
 from collections import Counter
 from collections.abc import Sequence
 
 from airwatch import __version__
 from airwatch.config import ConfigError, load_settings
+from airwatch.sinks.jsonl import plain
 
 EXIT_OK = 0
 EXIT_INPUT_ERROR = 1
@@ -55,6 +57,71 @@ def _decode(args: argparse.Namespace) -> int:
     return EXIT_INPUT_ERROR if failed else EXIT_OK
 
 
+def _replay(args: argparse.Namespace) -> int:
+    from airwatch.replay import replay, rich_progress
+
+    settings = load_settings(args.config)
+    store = _open_store(args.db) if args.db else None
+    if args.speed is not None and not 1.0 <= args.speed <= 10_000:
+        print("airwatch replay: --speed must be between 1 and 10000", file=sys.stderr)
+        return EXIT_USAGE
+    progress, close = rich_progress() if args.speed is None and not args.quiet else (None, lambda: None)
+    try:
+        result = replay(args.inputs, settings, store=store, out=sys.stdout.buffer if args.json else None,
+                        speed=args.speed, start=args.start, progress=progress)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        sys.stderr.close()
+        return EXIT_OK
+    finally:
+        close()
+        if store is not None:
+            store.close()
+    failed = [r for r in result.reports if r.error]
+    for r in result.reports:
+        if r.warning:
+            print(f"airwatch replay: warning: {r.warning}", file=sys.stderr)
+    for r in failed:
+        print(f"airwatch replay: {r.error}", file=sys.stderr)
+    if not args.json:
+        from airwatch.replay import alert_record
+
+        for alert in result.alerts:
+            rec = alert_record(alert)
+            when = time.strftime("%H:%M:%S", time.gmtime(alert.time))
+            print(f"{when}Z {rec['severity']:8} {rec['type']:15} {plain(alert.message)}")
+    frames = sum(r.frames for r in result.reports)
+    print(f"airwatch replay: {len(result.reports)} input(s), {frames} frames, {result.contacts} contacts, "
+          f"{len(result.tracks)} tracks, {len(result.alerts)} alerts", file=sys.stderr)
+    return EXIT_INPUT_ERROR if failed else EXIT_OK
+
+
+def _open_store(url: str):  # type: ignore[no-untyped-def]
+    from airwatch.storage import Store
+
+    return Store(url)
+
+
+def _export(args: argparse.Namespace) -> int:
+    from airwatch.export import export
+    from airwatch.sources.adsb_recording import parse_start
+
+    store = _open_store(args.db)
+    try:
+        since = parse_start(args.since) if args.since else None
+        until = parse_start(args.until) if args.until else None
+        out = open(args.output, "wb") if args.output else sys.stdout.buffer  # noqa: SIM115
+        try:
+            n = export(store, args.format, since, until, out)
+        finally:
+            if args.output:
+                out.close()
+    finally:
+        store.close()
+    print(f"airwatch export: {n} {args.format} records", file=sys.stderr)
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="airwatch", description="Passive airspace monitor for small drones.")
     parser.add_argument("--version", action="version", version=f"airwatch {__version__}")
@@ -78,6 +145,36 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sensor-id", help="sensor id stamped on every contact (default: from the config)")
     p.add_argument("--config", help="config.toml to read")
     p.set_defaults(run=_decode)
+
+    p = sub.add_parser("replay", help="run captures and recordings through the correlator",
+                       description="Replay pcap/pcapng captures and ADS-B recordings, merged in time order, "
+                                   "through the whole pipeline: tracks, classification, alerts, storage. "
+                                   "With --json, alerts and tracks as JSON Lines on stdout (see "
+                                   "docs/replay-json.md); otherwise one line per alert.")
+    p.add_argument("inputs", nargs="+", metavar="INPUT")
+    p.add_argument("--config", help="config.toml (sensor, correlator thresholds, zones, signatures)")
+    p.add_argument("--db", help="store tracks, positions and alerts: sqlite:///file.db or postgresql+psycopg://...")
+    p.add_argument("--json", action="store_true", help="alerts and tracks as JSON Lines on stdout")
+    p.add_argument("--speed", type=float, help="pace the replay in real time, this many times faster (1-10000)")
+    p.add_argument("--start", help="start time of undated ADS-B recordings (UNIX or ISO 8601)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress line on stderr")
+    p.set_defaults(run=_replay)
+
+    p = sub.add_parser("simulate", help="write a capture and an ADS-B recording from a scenario")
+    from airwatch import simulate
+
+    simulate.add_arguments(p)
+    p.set_defaults(run=simulate.run)
+
+    p = sub.add_parser("export", help="export stored tracks, positions and alerts",
+                       description="Export what a replay or the monitor stored: GeoJSON, KML, CSV of "
+                                   "positions, or CSV of alerts, for a time range.")
+    p.add_argument("--db", required=True, help="the database: sqlite:///file.db or postgresql+psycopg://...")
+    p.add_argument("--format", required=True, choices=("geojson", "kml", "csv", "csv-alerts"))
+    p.add_argument("--since", help="from this time (UNIX or ISO 8601)")
+    p.add_argument("--until", help="until this time (UNIX or ISO 8601)")
+    p.add_argument("-o", "--output", help="file to write (default: stdout)")
+    p.set_defaults(run=_export)
     return parser
 
 
@@ -91,5 +188,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as e:
         print(f"airwatch: {e}", file=sys.stderr)
         return EXIT_USAGE
+    except Exception as e:  # storage errors and bad arguments met late: a message, not a traceback
+        from airwatch.storage import StorageError
+
+        if isinstance(e, StorageError | ValueError):
+            print(f"airwatch: {e}", file=sys.stderr)
+            return EXIT_USAGE
+        raise
     except KeyboardInterrupt:
         return 130

@@ -36,6 +36,7 @@ class Step:
     fix: Fix | None = None
     alerts: list[Alert] = field(default_factory=list)
     ended: list[Track] = field(default_factory=list)
+    merged: tuple[str, ...] = ()  # provisional track ids folded into ``track``
 
 
 class Correlator:
@@ -59,7 +60,7 @@ class Correlator:
         update = self.table.update(contact)
         for old in update.merged:
             self._forget(old)
-        step.track, step.fix = update.track, update.fix
+        step.track, step.fix, step.merged = update.track, update.fix, update.merged
         for rule in self.rules:
             self._submit(rule.on_contact(contact, update.track, update.fix, update.new), step)
         return step
