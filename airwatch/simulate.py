@@ -1602,13 +1602,15 @@ def load_scenario(scenario: str | Path | dict[str, Any], *, name: str | None = N
             raise ScenarioError(f"{path}: not valid TOML: {e}") from None
     top = _Table(raw, "", source)
     s = top.table("scenario")
-    sc_name = name or s.str("name", stem)
+    sc_name = s.str("name", stem)
+    sc_name = name or sc_name
     if not sc_name or any(c in sc_name for c in "/\\\0") or sc_name.startswith("."):
         raise s.error("name", f"{sc_name!r} cannot be a file name")
     description = s.str("description", "")
     start = _parse_start(s)
     duration = s.num("duration_s", positive=True, high=86400)
-    sc_seed = s.int("seed", 0) if seed is None else seed
+    sc_seed = s.int("seed", 0)
+    sc_seed = sc_seed if seed is None else seed
     s.done()
     sen = top.table("sensor")
     sc = Scenario(source, sc_name, description, start, duration, sc_seed, sen.str("id", "sim"),
