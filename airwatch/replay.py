@@ -81,7 +81,7 @@ class _Sink:
         for old in step.merged:  # a provisional track became part of an identified one
             self.touched.pop(old, None)
             self.fixes = [(step.track, f) if t.track_id == old else (t, f) for t, f in self.fixes]  # type: ignore[misc]
-            if self.store is not None and hasattr(self.store, "merge_track"):
+            if self.store is not None:
                 self.store.merge_track(old, step.track.track_id)  # type: ignore[union-attr]
         if step.track is not None and self.store is not None:
             self.touched[step.track.track_id] = step.track

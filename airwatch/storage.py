@@ -51,7 +51,7 @@ from collections.abc import Iterable
 from enum import Enum
 from typing import Any, TypeVar
 
-from sqlalchemy import JSON, BigInteger, Column, Index, Integer, event, func, insert, or_, select, update
+from sqlalchemy import JSON, BigInteger, Column, Index, Integer, event, func, insert, or_, select, update, delete
 from sqlalchemy.dialects import postgresql as _pg
 from sqlalchemy.dialects import sqlite as _sqlite
 from sqlalchemy.engine import Engine, make_url
@@ -421,6 +421,21 @@ class Store:
         self._run(work)
         self._places.update(new_places)
         self.discard()
+
+    def merge_track(self, old_id: str, new_id: str) -> None:
+        """A provisional track turned out to be part of ``new_id``: move its history there."""
+        self._tracks.pop(old_id, None)
+        for row in self._positions:
+            if row["track_id"] == old_id:
+                row["track_id"] = new_id
+        positions, places, tracks = PositionRow.__table__, OperatorPositionRow.__table__, TrackRow.__table__
+
+        def work(conn: Any) -> None:
+            conn.execute(update(positions).where(positions.c.track_id == old_id).values(track_id=new_id))
+            conn.execute(update(places).where(places.c.track_id == old_id).values(track_id=new_id))
+            conn.execute(delete(tracks).where(tracks.c.track_id == old_id))
+
+        self._run(work)
 
     def acknowledge(self, alert_id: str, by: str | None, at: float | None = None) -> bool:
         """Mark an alert acknowledged (now, unless ``at``); False if no such alert is stored.

@@ -1,0 +1,157 @@
+"""The correlator on real captures and on built traffic: tracks, classification, alerts."""
+
+from __future__ import annotations
+
+import random
+import tracemalloc
+from collections import Counter
+
+from airwatch.config import Settings, settings_from_dict
+from airwatch.contact import BasicID, Contact, GeoPoint, Location, Transport
+from airwatch.correlator.engine import Correlator
+from airwatch.correlator.model import AlertType, Classification, TrackKind
+from airwatch.encoders import remoteid as rid
+from airwatch.encoders import wifi
+from airwatch.encoders.pcap import write_pcap
+from airwatch.replay import replay
+
+
+def run(paths, settings: Settings | None = None):
+    return replay([str(p) for p in paths], settings)
+
+
+def types(result) -> Counter:
+    return Counter(a.type for a in result.alerts)
+
+
+def test_background_wifi_gives_one_drone_track_and_nothing_for_the_access_points(captures):
+    result = run([captures / "remoteid/odid_with_background_wifi.pcap"])
+    drones = [t for t in result.tracks if t.kind is TrackKind.DRONE]
+    assert len(drones) == 1 and len(result.tracks) == 1
+    (drone,) = drones
+    assert drone.macs == {"84:cc:a8:60:43:24"} and drone.classification is Classification.COOPERATIVE_DRONE
+    assert drone.sources == {Transport.WIFI_BEACON, Transport.WIFI_NAN}
+    assert all(a.track_ids == (drone.track_id,) for a in result.alerts)  # nothing about the 26 others
+
+
+def test_dji_droneid_spoofer_gives_a_dji_track(captures):
+    result = run([captures / "remoteid/dji_droneid_v2_spoofed_single.pcapng"])
+    (track,) = result.tracks
+    assert track.track_id == "dji:K6RE0WENAH9P8QAL" and track.uas_id == "K6RE0WENAH9P8QAL"
+    assert track.classification is Classification.PROPRIETARY_DRONE and not track.cooperative
+    assert (round(track.last_fix.lat, 6), round(track.last_fix.lon, 6)) == (12.0, 13.0)
+    assert (round(track.operator.lat, 6), round(track.operator.lon, 6)) == (56.0, 43.0)
+    kinds = types(result)
+    assert kinds[AlertType.NON_COOPERATIVE] == 1  # DroneID only: no standard Remote ID
+    assert kinds[AlertType.SPOOFING] == 1  # the operator 5,500 km away
+    spoof = next(a for a in result.alerts if a.type is AlertType.SPOOFING)
+    assert spoof.rule == "SP-3" and spoof.uas_id == "K6RE0WENAH9P8QAL" and spoof.mac == "60:60:1f:c6:0e:cc"
+
+
+def test_real_parrot_and_dji_air3_one_track_each_with_operator_and_no_spoofing(captures):
+    for name, serial in (("parrot_anafi4_real.pcapng", "1588E040445AC004418"),
+                         ("dji_air3.pcapng", "1581F6N8A23B2ML3Y3KR")):
+        result = run([captures / "remoteid" / name])
+        assert [t.uas_id for t in result.tracks] == [serial], name
+        (track,) = result.tracks
+        assert track.operator is not None and track.operator.kind == "live_gnss"
+        assert track.cooperative and track.positions > 0
+        assert AlertType.SPOOFING not in types(result), [a.message for a in result.alerts]
+
+
+def _beacon(t: float, mac: str, serial: str, lat: float, lon: float, counter: int = 0) -> tuple[float, bytes]:
+    loc = Location(lat=lat, lon=lon, alt_geodetic_m=500.0, height_m=50.0, direction=0.0, speed_horizontal=5.0,
+                   speed_vertical=0.0, status=2, timestamp=round(t % 3600, 1))
+    pack = rid.encode_pack([rid.encode_basic_id(BasicID(1, 2, serial)), rid.encode_location(loc)])
+    return t, wifi.radiotap_frame(wifi.odid_beacon(mac, pack, counter, ssid="x"))
+
+
+def test_identity_flood_raises_one_alert_and_memory_stays_bounded(tmp_path):
+    rng = random.Random(7)
+    frames = []
+    t0 = 1_763_700_000.0
+    for i in range(10_000):  # ten thousand random identities in one minute
+        mac = "02:%02x:%02x:%02x:%02x:%02x" % tuple(rng.randrange(256) for _ in range(5))
+        frames.append(_beacon(t0 + i * 0.006, mac, f"FAKE{rng.randrange(10**12):012d}", 46.2, 6.1))
+    path = tmp_path / "flood.pcap"
+    write_pcap(path, frames, 127)
+    settings = settings_from_dict({"correlator": {"max_tracks": 500}})
+    tracemalloc.start()
+    result = run([path], settings)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    floods = [a for a in result.alerts if a.rule == "SP-9"]
+    assert len(floods) == 1 and floods[0].type is AlertType.SPOOFING and floods[0].count > 1000
+    assert floods[0].time < t0 + 1.0  # raised as soon as the 21st new identity in a minute arrives
+    assert peak < 60 * 2**20, f"peak {peak / 2**20:.0f} MiB"
+    live = [t for t in result.tracks if t.status.value != "ended"]
+    assert len(live) <= 500
+
+
+def test_a_broken_frame_among_good_ones_changes_nothing_else(tmp_path):
+    good = [_beacon(1_763_700_000.0 + i, "02:00:00:00:00:01", "1581F6DEMX0000000001", 46.2, 6.1 + i * 1e-5, i)
+            for i in range(20)]
+    broken = list(good)
+    t, data = good[10]
+    broken.insert(10, (t - 0.5, data[:-30]))  # a beacon cut inside its pack
+    a, b = tmp_path / "good.pcap", tmp_path / "broken.pcap"
+    write_pcap(a, good, 127)
+    write_pcap(b, broken, 127)
+    ra, rb = run([a]), run([b])
+    assert rb.reports[0].rejected == {"wifi_truncated_element": 1}
+    assert [(t.track_id, t.positions, t.contacts) for t in ra.tracks] == [(t.track_id, t.positions, t.contacts)
+                                                                          for t in rb.tracks]
+    assert [(x.type, x.rule, x.time) for x in ra.alerts] == [(x.type, x.rule, x.time) for x in rb.alerts]
+
+
+def _contact(t: float, transport: Transport, mac: str, serial: str | None, lat: float, lon: float,
+             operator: GeoPoint | None = None) -> Contact:
+    c = Contact(time=t, transport=transport, transmitter=mac, sensor_id="local")
+    if serial:
+        c.basic_ids.append(BasicID(1, 2, serial))
+    c.location = Location(lat=lat, lon=lon, alt_geodetic_m=500.0, height_m=50.0, speed_horizontal=2.0,
+                          direction=90.0, status=2, timestamp=t % 3600, time=t)
+    c.operator = operator
+    return c
+
+
+def test_one_drone_over_four_transports_with_rotating_bluetooth_addresses_is_one_track():
+    corr = Correlator()
+    serial = "1581F6DEMX0000000001"
+    op = GeoPoint(46.2, 6.1, 400.0, "live_gnss")
+    for i in range(40):
+        t = 1_763_700_000.0 + i
+        lat, lon = 46.2 + i * 1e-5, 6.1
+        corr.process(_contact(t, Transport.WIFI_BEACON, "60:60:1f:00:00:01", serial, lat, lon, op))
+        corr.process(_contact(t + 0.1, Transport.WIFI_NAN, "60:60:1f:00:00:01", None, lat, lon))
+        corr.process(_contact(t + 0.2, Transport.BT4_LEGACY, f"c4:00:00:00:00:{i // 10:02x}", serial, lat, lon))
+        corr.process(_contact(t + 0.3, Transport.BT5_LONG_RANGE, f"c5:00:00:00:00:{i // 10:02x}", serial, lat, lon))
+    (track,) = corr.tracks
+    assert track.sources == {Transport.WIFI_BEACON, Transport.WIFI_NAN, Transport.BT4_LEGACY, Transport.BT5_LONG_RANGE}
+    assert len(track.macs) == 9 and track.contacts == 160
+    assert not [a for a in corr.alerts if a.type is AlertType.SPOOFING]
+
+
+def test_remote_id_without_basic_id_first_merges_into_the_identified_track():
+    corr = Correlator()
+    mac = "02:00:00:00:00:07"
+    for i in range(5):  # packs of one Location message first
+        corr.process(_contact(1_763_700_000.0 + i, Transport.WIFI_BEACON, mac, None, 46.2, 6.1))
+    assert [t.track_id for t in corr.tracks] == [f"mac:{mac}"]
+    step = corr.process(_contact(1_763_700_005.0, Transport.WIFI_BEACON, mac, "1581F6DEMX0000000001", 46.2, 6.1))
+    assert step.merged == (f"mac:{mac}",)
+    (track,) = corr.tracks
+    assert track.track_id == "rid:1581F6DEMX0000000001" and track.positions == 6 and track.contacts == 6
+
+
+def test_replay_stores_a_merged_track_under_its_identity(tmp_path, captures):
+    from airwatch.storage import Store
+
+    store = Store(f"sqlite:///{tmp_path / 'r.db'}")
+    replay([str(captures / "remoteid/parrot_anafi4_real.pcapng")], store=store)
+    store.close()
+    store = Store(f"sqlite:///{tmp_path / 'r.db'}")
+    assert [t.track_id for t in store.tracks()] == ["rid:1588E040445AC004418"]
+    positions = store.positions()
+    assert len(positions) == 1140 and {p.track_id for p in positions} == {"rid:1588E040445AC004418"}
+    store.close()
