@@ -1165,7 +1165,8 @@ class Spoofer(Drone):
             alt = self.path.state(self.t0).alt_m
             self.path = ident.path = Circle(Origin(0.0, 0.0), radius, 120.0, alt, True, 0.0) if radius > 0 \
                 else Stationary(Origin(0.0, 0.0), alt)
-            ident.takeoff = (0.0, 0.0, self.ground)
+            first = self.path.state(self.t0)  # 0/0 itself would read back as "unknown"
+            ident.takeoff = (first.lat, first.lon, self.ground)
             self.spoof["radius_m"] = radius
         elif mode == "counter_regression":
             at = [float(x) for x in t.list("regress_at_s", [20.0, 40.0])]
