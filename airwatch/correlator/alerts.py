@@ -27,6 +27,7 @@ class Finding:
     tracks: tuple[Track, ...]
     time: float
     key: str = ""  # distinguishes several conditions of one rule on the same tracks (zone name, ...)
+    mac: str | None = None  # the transmitter, where the finding is about one rather than a track
 
 
 class AlertManager:
@@ -53,6 +54,7 @@ class AlertManager:
             type=finding.type, severity=finding.severity, time=finding.time, track_ids=ids,
             message=finding.message, rule=finding.rule, last_time=finding.time,
         )
+        alert.mac = finding.mac
         for t in finding.tracks:  # the identifiers an analyst greps for
             if t.uas_id and alert.uas_id is None:
                 alert.uas_id = t.uas_id

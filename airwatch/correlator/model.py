@@ -96,6 +96,7 @@ class Track:
     operator: GeoPoint | None = None
     home: GeoPoint | None = None
     last_rid_time: float | None = None  # last time standard Remote ID was heard for this object
+    geo_minus_baro_m: float | None = None  # ADS-B: GNSS minus barometric altitude, last reported
     signature: str | None = None  # the signature rule that matched (drone signatures)
     confidence: float = 1.0
     status: TrackStatus = TrackStatus.ACTIVE

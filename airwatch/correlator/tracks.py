@@ -142,6 +142,8 @@ class TrackTable:
                 track.callsign = a.callsign
             if a.emitter_category == "B6":
                 track.classification = Classification.COOPERATIVE_UAV
+            if a.gnss_baro_diff_m is not None:
+                track.geo_minus_baro_m = a.gnss_baro_diff_m
         if contact.operator is not None:
             track.operator = contact.operator
         if contact.home is not None:
@@ -149,8 +151,11 @@ class TrackTable:
         loc = contact.location
         if loc is None or loc.lat is None or loc.lon is None:
             return None
+        geodetic = loc.alt_geodetic_m
+        if geodetic is None and loc.alt_pressure_m is not None and track.geo_minus_baro_m is not None:
+            geodetic = loc.alt_pressure_m + track.geo_minus_baro_m  # ADS-B: baro + GNSS-minus-baro
         fix = Fix(time=contact.time, lat=loc.lat, lon=loc.lon, alt_pressure_m=loc.alt_pressure_m,
-                  alt_geodetic_m=loc.alt_geodetic_m, height_m=loc.height_m, speed_horizontal=loc.speed_horizontal,
+                  alt_geodetic_m=geodetic, height_m=loc.height_m, speed_horizontal=loc.speed_horizontal,
                   direction=loc.direction, speed_vertical=loc.speed_vertical, sensor_id=contact.sensor_id,
                   transport=t, transmitter=contact.transmitter)
         track.last_fix = fix

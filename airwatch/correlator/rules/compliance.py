@@ -5,11 +5,14 @@ message type at the standard's rates): no Basic ID (RID-4), serial number not va
 ANSI/CTA-2063-A (RID-9, checked with uas-standards), Location updates slower than 1 s
 (RID-1: the shortest interval between distinct Location timestamps, so frames the receiver
 missed do not count against the drone), no operator or take-off position (RID-4), invalid timestamps
-(RID-6) and values out of range (RID-8, from the decoder's anomalies).
+(RID-6), values out of range (RID-8, from the decoder's anomalies), and an EU operator ID that
+does not have the broadcast format of EN 4709-002 (RID-10: only the 16-character public part
+is sent, so its check digit cannot be verified and is not).
 """
 
 from __future__ import annotations
 
+import re
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 
@@ -22,7 +25,9 @@ from airwatch.correlator.rules.base import Rule
 from airwatch.correlator.tracks import REMOTE_ID
 from airwatch.decoders.remoteid.enums import IdType
 
-INTERVALS = 10  # Location intervals the median is taken over
+INTERVALS = 10  # Location intervals looked at
+#: EN 4709-002 operator registration number as broadcast: ISO 3166 alpha-3 prefix, 13 of [0-9a-z]
+EU_OPERATOR_ID = re.compile(r"[A-Z]{3}[0-9a-z]{13}")
 
 
 @dataclass(slots=True)
@@ -68,6 +73,12 @@ class Compliance(Rule):
                                      (track,), now, "serial"))
         if contact.operator is not None:
             seen.operator = True
+        op_id = contact.operator_id
+        if op_id is not None and op_id.operator_id and op_id.operator_id_type == 0 \
+                and not EU_OPERATOR_ID.fullmatch(op_id.operator_id):
+            found.append(Finding(AlertType.NON_COMPLIANT, Severity.LOW, "RID-10",
+                                 f"{who}: operator ID {op_id.operator_id!r} is not an EN 4709-002 registration "
+                                 f"number (3 capital letters, 13 of 0-9 a-z)", (track,), now, "operator_id"))
         loc = contact.location
         if loc is not None:
             stamp = loc.time if loc.time is not None else now

@@ -25,7 +25,7 @@ FEET = 0.3048
 
 def vertical(a: Fix, b: Fix) -> tuple[float, float, str] | None:
     """Separation, closure rate (m/s, positive = closing) and reference, or None."""
-    for ref in ("alt_pressure_m", "alt_geodetic_m"):
+    for ref in ("alt_geodetic_m", "alt_pressure_m"):  # GNSS heights first: a drone's barometer is often absent
         za, zb = getattr(a, ref), getattr(b, ref)
         if za is not None and zb is not None:
             va, vb = a.speed_vertical or 0.0, b.speed_vertical or 0.0

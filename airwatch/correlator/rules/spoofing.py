@@ -59,10 +59,10 @@ class Spoofing(Rule):
             if len(ids) <= s.identities_per_transmitter:
                 ids.add(contact.uas_id)
             self._remember(self.ids_by_transmitter, mac, ids)
-            if len(ids) > s.identities_per_transmitter:
+            if len(ids) > s.identities_per_transmitter:  # one alert per transmitter, whichever identity
                 found.append(Finding(AlertType.SPOOFING, Severity.HIGH, "SP-7",
                                      f"transmitter {mac} sends more than {s.identities_per_transmitter} identities "
-                                     f"({', '.join(sorted(ids)[:4])}, ...)", (track,), now, mac))
+                                     f"({', '.join(sorted(ids)[:4])}, ...)", (), now, mac, mac=mac))
 
         if mac and contact.counter is not None and contact.transport in REMOTE_ID:  # SP-8
             key = (mac, contact.transport.value)
@@ -98,17 +98,27 @@ class Spoofing(Rule):
                 found.append(Finding(AlertType.SPOOFING, Severity.HIGH, "SP-3",
                                      f"{who}: operator {d / 1000:.1f} km from the drone (more than "
                                      f"{s.operator_max_distance_m / 1000:.0f} km)", (track,), now, "operator"))
-        trail = track.trail
-        if len(trail) >= 2:
-            prev = trail[-2]
-            dt = fix.time - prev.time
-            d = geo.distance_m(prev.lat, prev.lon, fix.lat, fix.lon)
-            other_tx = prev.transmitter != fix.transmitter and prev.transport == fix.transport
-            if other_tx and dt <= 2.0 and d > s.divergence_m:  # SP-6
+        same_tx = other_tx = None  # the latest earlier fix from this transmitter, and from another one
+        for prev in reversed(track.trail):
+            if prev is fix:
+                continue
+            if prev.transmitter == fix.transmitter:
+                same_tx = same_tx or prev
+            elif prev.transport == fix.transport and fix.time - prev.time <= 2.0:
+                other_tx = other_tx or prev
+            if same_tx is not None and (other_tx is not None or fix.time - prev.time > 2.0):
+                break
+        if other_tx is not None:  # SP-6: a rotating Bluetooth address agrees; a second transmitter does not
+            d = geo.distance_m(other_tx.lat, other_tx.lon, fix.lat, fix.lon)
+            if d > s.divergence_m:
                 found.append(Finding(AlertType.SPOOFING, Severity.CRITICAL, "SP-6",
-                                     f"{who} reported {d:.0f} m apart within {dt:.1f} s by transmitters "
-                                     f"{prev.transmitter} and {fix.transmitter}", (track,), now, "divergence"))
-            elif d > 50.0 and (dt <= 0.0 or d / dt > s.max_speed_ms):  # SP-1
+                                     f"{who} reported {d:.0f} m apart within {fix.time - other_tx.time:.1f} s by "
+                                     f"transmitters {other_tx.transmitter} and {fix.transmitter}", (track,), now,
+                                     "divergence"))
+        if same_tx is not None:  # SP-1: speed between two fixes of one transmitter
+            dt = fix.time - same_tx.time
+            d = geo.distance_m(same_tx.lat, same_tx.lon, fix.lat, fix.lon)
+            if d > 50.0 and (dt <= 0.0 or d / dt > s.max_speed_ms):
                 speed = "instantly" if dt <= 0.0 else f"at {d / dt:.0f} m/s"
                 found.append(Finding(AlertType.SPOOFING, Severity.HIGH, "SP-1",
                                      f"{who} jumped {d:.0f} m {speed} (more than {s.max_speed_ms:.0f} m/s)",
