@@ -58,7 +58,7 @@ class Correlator:
         step = Step()
         self._advance(contact.time, step)
         update = self.table.update(contact)
-        for old in update.merged:
+        for old in (*update.merged, *update.evicted):
             self._forget(old)
         step.track, step.fix, step.merged = update.track, update.fix, update.merged
         for rule in self.rules:

@@ -31,6 +31,7 @@ class Update:
     fix: Fix | None
     new: bool
     merged: tuple[str, ...] = ()  # provisional tracks folded into this one
+    evicted: tuple[str, ...] = ()  # tracks dropped to keep the table bounded
 
 
 def identity_key(contact: Contact) -> str | None:
@@ -86,8 +87,7 @@ class TrackTable:
             self.by_transmitter[mac] = key
             self.by_transmitter.move_to_end(mac)
         fix = self._apply(track, contact)
-        self._bound()
-        return Update(track, fix, new, merged)
+        return Update(track, fix, new, merged, self._bound())
 
     def _new_track(self, key: str, contact: Contact) -> Track:
         kind, classification, confidence = TrackKind.UNKNOWN, Classification.UNKNOWN, 0.0
@@ -183,13 +183,15 @@ class TrackTable:
             if key == old.track_id:
                 self.by_transmitter[mac] = into.track_id
 
-    def _bound(self) -> None:
+    def _bound(self) -> tuple[str, ...]:
+        evicted = []
         while len(self.tracks) > self.max_tracks:
-            self.tracks.popitem(last=False)
+            evicted.append(self.tracks.popitem(last=False)[0])
             self.evicted += 1
         for book in (self.by_transmitter, self.rid_by_transmitter, self.rid_by_identity):
             while len(book) > 2 * self.max_tracks:
                 book.popitem(last=False)
+        return tuple(evicted)
 
     def last_remote_id(self, track: Track) -> float | None:
         """When standard Remote ID was last heard from this object: same track, transmitter or identity."""

@@ -20,6 +20,7 @@ from airwatch.correlator.model import AlertType, Classification, Fix, Severity, 
 from airwatch.correlator.rules.base import Rule
 
 PREFILTER_M = 20_000.0
+PAIR_INTERVAL_S = 0.5  # a track, and a pair, is looked at twice a second at most, however many frames it sends
 FEET = 0.3048
 
 
@@ -35,39 +36,62 @@ def vertical(a: Fix, b: Fix) -> tuple[float, float, str] | None:
 
 
 class Proximity(Rule):
+    """Pairs each drone with each manned aircraft, at most once per ``PAIR_INTERVAL_S`` per pair."""
+
+    def __init__(self, ctx) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(ctx)
+        self.drones: dict[str, Track] = {}
+        self.aircraft: dict[str, Track] = {}
+        self.checked: dict[tuple[str, str], float] = {}  # (drone, aircraft) -> last evaluation
+
+    def forget(self, track_id: str) -> None:
+        self.drones.pop(track_id, None)
+        self.aircraft.pop(track_id, None)
+        for pair in [p for p in self.checked if track_id in p]:
+            del self.checked[pair]
+
     def on_contact(self, contact: Contact, track: Track, fix: Fix | None, new: bool) -> list[Finding]:
-        if fix is None or track.kind not in (TrackKind.DRONE, TrackKind.AIRCRAFT):
+        if fix is None:
             return []
-        manned = track.kind is TrackKind.AIRCRAFT
-        if manned and track.classification is Classification.COOPERATIVE_UAV:
-            return []  # a B6 UAV is compared as a drone would be? it is neither; leave it out
+        if track.kind is TrackKind.AIRCRAFT and track.classification is not Classification.COOPERATIVE_UAV:
+            self.aircraft[track.track_id] = track
+            others, manned = self.drones, True
+        elif track.kind is TrackKind.DRONE:
+            self.drones[track.track_id] = track
+            others, manned = self.aircraft, False
+        else:
+            return []
         s = self.ctx.settings
+        now = contact.time
+        if now - self.checked.get((track.track_id, ""), -1e18) < PAIR_INTERVAL_S:
+            return []  # this track was paired with the others a moment ago
+        self.checked[(track.track_id, "")] = now
         found = []
-        for other in self.ctx.table.tracks.values():
-            if other is track or other.last_fix is None or other.status is not TrackStatus.ACTIVE:
-                continue
-            if manned == (other.kind is TrackKind.AIRCRAFT) or other.kind is TrackKind.UNKNOWN:
-                continue
-            if other.classification is Classification.COOPERATIVE_UAV:
-                continue
+        for other in others.values():
             o = other.last_fix
-            if contact.time - o.time > s.proximity_max_fix_age_s:
+            if o is None or other.status is not TrackStatus.ACTIVE or now - o.time > s.proximity_max_fix_age_s:
                 continue
             drone, aircraft = (other, track) if manned else (track, other)
+            pair = (drone.track_id, aircraft.track_id)
+            if now - self.checked.get(pair, -1e18) < PAIR_INTERVAL_S:
+                continue
+            self.checked[pair] = now
             df, af = (o, fix) if manned else (fix, o)
-            finding = self._pair(drone, df, aircraft, af, contact.time)
+            finding = self._pair(drone, df, aircraft, af, now)
             if finding is not None:
                 found.append(finding)
         return found
 
     def _pair(self, drone: Track, d: Fix, aircraft: Track, a: Fix, now: float) -> Finding | None:
         s = self.ctx.settings
-        if geo.distance_m(d.lat, d.lon, a.lat, a.lon) > PREFILTER_M:
-            return None
         vert = vertical(d, a)
         if vert is None:
             return None
         v_sep, v_closure, ref = vert
+        if v_sep - max(v_closure, 0.0) * s.well_clear_lookahead_s >= s.well_clear_vertical_m:
+            return None  # cannot come within well-clear vertically in the lookahead: no geodesy needed
+        if geo.distance_m(d.lat, d.lon, a.lat, a.lon) > PREFILTER_M:
+            return None
         # relative position of the aircraft from the drone, both brought to `now`
         east, north = geo.offset_m(d.lat, d.lon, a.lat, a.lon)
         vd = geo.velocity_en(d.speed_horizontal, d.direction) or (0.0, 0.0)
