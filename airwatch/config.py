@@ -119,16 +119,20 @@ def load_settings(path: str | Path | None) -> Settings:
     if path is None:
         return Settings()
     path = Path(path)
+    return settings_from_dict(read_toml(path, ConfigError, "configuration file"), str(path))
+
+
+def read_toml(path: Path, error: type[Exception] = ConfigError, what: str = "file") -> dict[str, Any]:
+    """A TOML file as a dict; a missing, unreadable or malformed file raises ``error`` saying so."""
     try:
         with path.open("rb") as f:
-            raw = tomllib.load(f)
+            return tomllib.load(f)
     except FileNotFoundError:
-        raise ConfigError(f"{path}: no such configuration file") from None
+        raise error(f"{path}: no such {what}") from None
     except OSError as e:
-        raise ConfigError(f"{path}: cannot read: {e.strerror or e}") from None
+        raise error(f"{path}: cannot read: {e.strerror or e}") from None
     except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"{path}: not valid TOML: {e}") from None
-    return settings_from_dict(raw, str(path))
+        raise error(f"{path}: not valid TOML: {e}") from None
 
 
 def _zone(raw: Any, where: str) -> Zone:

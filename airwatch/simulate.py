@@ -139,7 +139,6 @@ import json
 import math
 import random
 import sys
-import tomllib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -148,6 +147,7 @@ from typing import Any
 
 from pyModeS.util import cprNL
 
+from airwatch.config import read_toml
 from airwatch.contact import BasicID, DjiInfo, FrenchInfo, GeoPoint, HeightRef, Location, OperatorID, SelfID, System
 from airwatch.encoders import adsb as modes
 from airwatch.encoders import bluetooth as ble
@@ -1592,15 +1592,7 @@ def load_scenario(scenario: str | Path | dict[str, Any], *, name: str | None = N
     else:
         path = Path(scenario)
         source, stem = str(path), path.stem
-        try:
-            with path.open("rb") as f:
-                raw = tomllib.load(f)
-        except FileNotFoundError:
-            raise ScenarioError(f"{path}: no such scenario file") from None
-        except OSError as e:
-            raise ScenarioError(f"{path}: cannot read: {e.strerror or e}") from None
-        except tomllib.TOMLDecodeError as e:
-            raise ScenarioError(f"{path}: not valid TOML: {e}") from None
+        raw = read_toml(path, ScenarioError, "scenario file")
     top = _Table(raw, "", source)
     s = top.table("scenario")
     sc_name = s.str("name", stem)

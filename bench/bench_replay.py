@@ -16,7 +16,6 @@ Never run as a test: the machines are shared and timings are noisy.
 from __future__ import annotations
 
 import argparse
-import resource
 import subprocess
 import sys
 import tempfile
