@@ -108,7 +108,8 @@ class _Sink:
 def replay(inputs: Iterable[str], settings: Settings | None = None, *, store: Any | None = None,
            out: IO[bytes] | None = None, speed: float | None = None, start: float | str | None = None,
            progress: Callable[[int, float | None, int], None] | None = None,
-           sleep: Callable[[float], None] = _time.sleep) -> ReplayResult:
+           sleep: Callable[[float], None] = _time.sleep,
+           clock: Callable[[], float] = _time.monotonic) -> ReplayResult:
     """Run the pipeline over ``inputs``; alerts and tracks go to ``out`` (JSON Lines) and ``store``."""
     settings = settings or Settings()
     correlator = Correlator(settings)
@@ -126,8 +127,8 @@ def replay(inputs: Iterable[str], settings: Settings | None = None, *, store: An
     for contact in contacts:
         if speed is not None:
             if wall0 is None:
-                wall0, capture0 = _time.monotonic(), contact.time
-            ahead = (contact.time - capture0) / speed - (_time.monotonic() - wall0)
+                wall0, capture0 = clock(), contact.time
+            ahead = (contact.time - capture0) / speed - (clock() - wall0)
             if ahead > 0:
                 sleep(ahead)
         step = correlator.process(contact)

@@ -155,3 +155,46 @@ def test_replay_stores_a_merged_track_under_its_identity(tmp_path, captures):
     positions = store.positions()
     assert len(positions) == 1140 and {p.track_id for p in positions} == {"rid:1588E040445AC004418"}
     store.close()
+
+
+def test_tracks_go_stale_then_end_after_the_configured_gaps():
+    settings = settings_from_dict({"correlator": {"stale_after_s": 20, "end_after_s": 50}})
+    corr = Correlator(settings)
+    t0 = 1_763_700_000.0
+    corr.process(_contact(t0, Transport.WIFI_BEACON, "02:00:00:00:00:08", "1581F6DEMX0000000001", 46.2, 6.1))
+    (track,) = corr.tracks
+    corr.advance(t0 + 10)
+    assert track.status.value == "active"
+    corr.advance(t0 + 25)
+    assert track.status.value == "stale"
+    step = corr.advance(t0 + 55)
+    assert step.ended == [track] and track.status.value == "ended" and corr.tracks == []
+
+
+def test_signature_rules_from_config_classify_a_wifi_transmitter(tmp_path):
+    settings = settings_from_dict({"signatures": [
+        {"id": "fpv_goggles", "maker": "Acme", "model": "FPV", "ssid": "ACME-FPV-", "confidence": 0.7}]})
+    frames = [(1_763_700_000.0 + i, wifi.radiotap_frame(wifi.ap_beacon("02:aa:bb:cc:dd:ee", "ACME-FPV-0042", 6)))
+              for i in range(40)]
+    path = tmp_path / "fpv.pcap"
+    write_pcap(path, frames, 127)
+    result = run([path], settings)
+    (track,) = result.tracks
+    assert track.classification is Classification.DRONE_SIGNATURE and track.signature == "fpv_goggles"
+    assert track.confidence == 0.7 and not track.cooperative
+    assert [a.type for a in result.alerts] == [AlertType.NON_COOPERATIVE]
+    assert run([path]).tracks == []  # without the rule, an ordinary access point: nothing
+
+
+def test_replay_paces_itself_at_the_requested_speed(captures):
+    now = [0.0]  # a clock that only the replay's sleeps move: the pacing logic, not the machine
+
+    def sleep(seconds: float) -> None:
+        assert seconds > 0
+        now[0] += seconds
+
+    path = captures / "remoteid/parrot_anafi4_real.pcapng"  # 122.7 s of capture
+    result = replay([str(path)], speed=100.0, sleep=sleep, clock=lambda: now[0])
+    (track,) = result.tracks
+    assert abs(now[0] - (track.last_seen - track.first_seen) / 100.0) < 1e-6  # capture time / speed
+    assert 1.0 < now[0] < 1.23
