@@ -19,12 +19,18 @@ def airwatch(*args: str) -> subprocess.CompletedProcess:
 
 
 def demo_config(tmp_path: Path) -> Path:
+    """The README's demo config, checked against the scenario's truth (sensor and zone)."""
+    from airwatch.config import load_settings
+
+    path = ROOT / "captures" / "demo_scenario.config.toml"
+    settings = load_settings(path)
     truth = json.loads(SCENARIO.with_suffix(".truth.json").read_text())
-    sensor, (zone,) = truth["sensor"], truth["zones"]
-    path = tmp_path / "config.toml"
-    path.write_text(f'[sensor]\nid = "{sensor["id"]}"\nlat = {sensor["lat"]}\nlon = {sensor["lon"]}\n'
-                    f'[[zones]]\nname = "{zone["name"]}"\nlat = {zone["lat"]}\nlon = {zone["lon"]}\n'
-                    f'radius_m = {zone["radius_m"]}\nceiling_m = {zone["ceiling_m"]}\n')
+    (zone,) = truth["zones"]
+    assert (settings.sensor.id, settings.sensor.lat, settings.sensor.lon) == (
+        truth["sensor"]["id"], truth["sensor"]["lat"], truth["sensor"]["lon"])
+    (z,) = settings.zones
+    assert (z.name, z.lat, z.lon, z.radius_m, z.ceiling_m) == (
+        zone["name"], zone["lat"], zone["lon"], zone["radius_m"], zone["ceiling_m"])
     return path
 
 
