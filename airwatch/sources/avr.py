@@ -18,30 +18,17 @@ decoder.  Bad lines are counted in ``counters`` (``avr_bad_prefix``, ``avr_bad_h
 from __future__ import annotations
 
 import re
-from collections import Counter
 
-from airwatch.sources.beast import MODE_AC, MODE_S_LONG, MODE_S_SHORT, BeastFrame
+from airwatch.sources.beast import MODE_AC, MODE_S_LONG, MODE_S_SHORT, BeastFrame, Framer
 
 _KIND_BY_BYTES = {2: MODE_AC, 7: MODE_S_SHORT, 14: MODE_S_LONG}
 _MAX_LINE = 256
 _HEX = re.compile(rb"[0-9A-Fa-f]*")
 
 
-class AvrFramer:
-    __slots__ = ("_buf", "counters")
-
-    def __init__(self) -> None:
-        self._buf = b""
-        self.counters: Counter[str] = Counter()
-
-    @property
-    def pending(self) -> int:
-        return len(self._buf)
-
-    def reset(self) -> None:
-        if self._buf:
-            self.counters["avr_reset_dropped_bytes"] += len(self._buf)
-        self._buf = b""
+class AvrFramer(Framer):
+    __slots__ = ()
+    prefix = "avr"
 
     def feed(self, data: bytes) -> list[BeastFrame]:
         buf = self._buf + data if self._buf else data

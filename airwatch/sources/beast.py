@@ -75,15 +75,11 @@ def encode_frame(kind: int, timestamp: int, signal: int, data: bytes) -> bytes:
     return bytes((ESC, kind)) + escape(body)
 
 
-class BeastFramer:
-    """Incremental Beast framer.  ``feed(bytes) -> list[BeastFrame]``; counters in ``counters``.
-
-    Counter keys: ``beast_frames`` (Mode S/AC frames out), ``beast_other`` (status, position and
-    vendor frames skipped), ``beast_truncated`` (a frame cut by a lone 0x1A), ``beast_unknown_type``,
-    ``beast_garbage_bytes`` (bytes outside any frame), ``beast_overflow`` (pending buffer dropped).
-    """
+class Framer:
+    """What the Beast and AVR framers share: the bytes held back for a frame cut in half."""
 
     __slots__ = ("_buf", "counters")
+    prefix = "beast"  # counter key prefix
 
     def __init__(self) -> None:
         self._buf = b""
@@ -97,8 +93,19 @@ class BeastFramer:
     def reset(self) -> None:
         """Forget any half-received frame (after a reconnection or a seek)."""
         if self._buf:
-            self.counters["beast_reset_dropped_bytes"] += len(self._buf)
+            self.counters[f"{self.prefix}_reset_dropped_bytes"] += len(self._buf)
         self._buf = b""
+
+
+class BeastFramer(Framer):
+    """Incremental Beast framer.  ``feed(bytes) -> list[BeastFrame]``; counters in ``counters``.
+
+    Counter keys: ``beast_frames`` (Mode S/AC frames out), ``beast_other`` (status, position and
+    vendor frames skipped), ``beast_truncated`` (a frame cut by a lone 0x1A), ``beast_unknown_type``,
+    ``beast_garbage_bytes`` (bytes outside any frame), ``beast_overflow`` (pending buffer dropped).
+    """
+
+    __slots__ = ()
 
     def feed(self, data: bytes) -> list[BeastFrame]:
         buf = self._buf + data if self._buf else bytes(data)

@@ -36,6 +36,7 @@ Rejected input never raises: every reason has a counter in :attr:`AdsbDecoder.co
 from __future__ import annotations
 
 from collections import Counter
+from typing import Any
 
 from pyModeS import Message
 from pyModeS.util import altcode, idcode
@@ -243,38 +244,10 @@ class AdsbDecoder:
             counters["es_state_only"] += 1
             return None
 
-        counters["contacts"] += 1
-        contact = Contact(
-            time=t,
-            transport=Transport.ADSB,
-            sensor_id=self.sensor_id,
-            source=self.source,
-            frame=frame,
-            transmitter=st.key.lower(),
-            location=location,
-            aircraft=Aircraft(
-                icao=st.key,
-                df=df,
-                source=source,
-                callsign=st.callsign,
-                emitter_category=st.category,
-                squawk=st.squawk,
-                on_ground=st.on_ground,
-                nac_p=st.nac_p,
-                nac_v=st.nac_v,
-                velocity_source=velocity_source,
-                gnss_baro_diff_m=st.gnss_baro_diff_m,
-                heading=heading,
-                airspeed=airspeed,
-                airspeed_type=airspeed_type,
-                vertical_rate_source=vr_source,
-                position_method=method,
-                emergency=st.emergency,
-                adsb_version=st.version,
-                signal_dbfs=signal_dbfs,
-            ),
-            raw=msg,
-        )
+        contact = self._contact(st, t, df, source, location, msg, frame, signal_dbfs,
+                                velocity_source=velocity_source, heading=heading, airspeed=airspeed,
+                                airspeed_type=airspeed_type, vertical_rate_source=vr_source,
+                                position_method=method)
         if anomalies:
             contact.anomalies = anomalies
         return contact
@@ -316,31 +289,21 @@ class AdsbDecoder:
                 counters["surveillance_unchanged"] += 1
                 return None
             st.squawk = sq
-        counters["contacts"] += 1
+        return self._contact(st, t, df, "modes", location, msg, frame, signal_dbfs)
+
+    def _contact(self, st: AircraftState, t: float, df: int, source: str, location: Location | None,
+                 msg: bytes, frame: int | None, signal_dbfs: float | None, **state: Any) -> Contact:
+        """The contact for one message: the aircraft's identity and state, plus what it said."""
+        self.counters["contacts"] += 1
         return Contact(
-            time=t,
-            transport=Transport.ADSB,
-            sensor_id=self.sensor_id,
-            source=self.source,
-            frame=frame,
-            transmitter=st.key.lower(),
-            location=location,
+            time=t, transport=Transport.ADSB, sensor_id=self.sensor_id, source=self.source, frame=frame,
+            transmitter=st.key.lower(), location=location, raw=msg,
             aircraft=Aircraft(
-                icao=st.key,
-                df=df,
-                source="modes",
-                callsign=st.callsign,
-                emitter_category=st.category,
-                squawk=st.squawk,
-                on_ground=st.on_ground,
-                nac_p=st.nac_p,
-                nac_v=st.nac_v,
-                gnss_baro_diff_m=st.gnss_baro_diff_m,
-                emergency=st.emergency,
-                adsb_version=st.version,
-                signal_dbfs=signal_dbfs,
+                icao=st.key, df=df, source=source, callsign=st.callsign, emitter_category=st.category,
+                squawk=st.squawk, on_ground=st.on_ground, nac_p=st.nac_p, nac_v=st.nac_v,
+                gnss_baro_diff_m=st.gnss_baro_diff_m, emergency=st.emergency, adsb_version=st.version,
+                signal_dbfs=signal_dbfs, **state,
             ),
-            raw=msg,
         )
 
     # ------------------------------------------------------------------ introspection
