@@ -149,7 +149,10 @@ async def test_refused_connection_backs_off_without_crashing():
             pass
 
     task = asyncio.create_task(run())
-    await asyncio.sleep(0.5)
+    for _ in range(500):  # wait for the condition, not for a fixed time: the machine may be slow
+        await asyncio.sleep(0.02)
+        if feed.state.attempts >= 3:
+            break
     assert feed.state.status == "reconnecting"
     assert feed.state.connections == 0 and feed.state.attempts >= 3
     assert feed.state.last_error.startswith("connect")
