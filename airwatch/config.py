@@ -65,11 +65,51 @@ class Zone:
 
 
 @dataclass(frozen=True, slots=True)
+class MqttSettings:
+    """The MQTT broker that carries contacts from sensors and tracks/alerts from the correlator.
+
+    No ``[mqtt]`` section means no broker: ``airwatch monitor`` then runs everything in one
+    process on an in-process bus.
+    """
+
+    host: str = "127.0.0.1"
+    port: int = 1883
+    username: str | None = None
+    password: str | None = None
+    password_file: str | None = None  # read at start; keeps the secret out of config.toml
+    tls: bool = False
+    ca_file: str | None = None  # CA that signed the broker's certificate (default: system store)
+    cert_file: str | None = None  # client certificate, for brokers that require one
+    key_file: str | None = None
+    client_id: str | None = None  # default: airwatch-<role>-<sensor id>
+    topic_prefix: str = "airwatch/v1"
+    keepalive_s: float = 30.0
+    spool_dir: str | None = None  # sensor spool (default: ./spool/<sensor id>)
+    spool_max_mb: float = 512.0
+
+
+@dataclass(frozen=True, slots=True)
+class ConsoleSettings:
+    """The operator console."""
+
+    refresh_hz: float = 4.0
+    bell_repeat_s: float = 10.0  # high/critical alerts ring again this often until acknowledged
+    mute_s: float = 300.0  # what `m` mutes the alarm for
+    operator: str | None = None  # name stored with acknowledgements (default: the login name)
+    range_rings_m: tuple[float, ...] = (500.0, 1000.0, 2000.0, 5000.0)
+    hide_after_s: float = 300.0  # silent tracks leave the table after this long
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     sensor: SensorSettings = field(default_factory=SensorSettings)
     correlator: CorrelatorSettings = field(default_factory=CorrelatorSettings)
     zones: tuple[Zone, ...] = ()
     signatures: tuple[dict, ...] = ()  # extra drone signature rules, checked by airwatch.signature_rules
+    mqtt: MqttSettings | None = None  # None: no broker (one process, in-process bus)
+    sensors: tuple[SensorSettings, ...] = ()  # correlator: the site's sensors and their positions
+    sources: tuple[Any, ...] = ()  # live sources ([[sources]]), typed by airwatch.sources.settings
+    console: ConsoleSettings = field(default_factory=ConsoleSettings)
     source: str = "<defaults>"
 
 
@@ -88,6 +128,11 @@ def _section(cls: type, raw: Any, where: str) -> Any:
 
 def _coerce(value: Any, annotation: Any, where: str) -> Any:
     text = str(annotation)
+    if text.startswith("tuple"):
+        if not isinstance(value, list) or not all(isinstance(v, int | float) and not isinstance(v, bool)
+                                                  for v in value):
+            raise ConfigError(f"{where}: expected a list of numbers, got {value!r}")
+        return tuple(float(v) for v in value)
     if "float" in text:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ConfigError(f"{where}: expected a number, got {value!r}")
@@ -95,6 +140,10 @@ def _coerce(value: Any, annotation: Any, where: str) -> Any:
     if "int" in text:
         if isinstance(value, bool) or not isinstance(value, int):
             raise ConfigError(f"{where}: expected a whole number, got {value!r}")
+        return value
+    if "bool" in text:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where}: expected true or false, got {value!r}")
         return value
     if "str" in text:
         if not isinstance(value, str):
@@ -169,7 +218,7 @@ def _zone(raw: Any, where: str) -> Zone:
 
 def settings_from_dict(raw: dict[str, Any], where: str = "<settings>") -> Settings:
     """Settings from already-parsed TOML (a scenario's or a test's).  Raises :class:`ConfigError`."""
-    known = {"sensor", "correlator", "zones", "signatures"}
+    known = {"sensor", "correlator", "zones", "signatures", "mqtt", "sensors", "sources", "console"}
     for key in raw:
         if key not in known:
             raise ConfigError(f"{where}: unknown section [{key}] (known: {', '.join(sorted(known))})")
@@ -193,4 +242,37 @@ def settings_from_dict(raw: dict[str, Any], where: str = "<settings>") -> Settin
             rule_from_dict(rule, f"{where}: signatures[{i}]")
         except SignatureError as e:
             raise ConfigError(str(e)) from None
-    return Settings(sensor=sensor, correlator=correlator, zones=zones, signatures=tuple(signatures), source=where)
+    mqtt = None
+    if "mqtt" in raw:
+        mqtt = _section(MqttSettings, raw["mqtt"], f"{where}: mqtt")
+        if not 0 < mqtt.port < 65536:
+            raise ConfigError(f"{where}: mqtt.port: {mqtt.port} is not a TCP port")
+        if mqtt.password is not None and mqtt.password_file is not None:
+            raise ConfigError(f"{where}: mqtt: give password or password_file, not both")
+        if (mqtt.cert_file is None) != (mqtt.key_file is None):
+            raise ConfigError(f"{where}: mqtt: give both cert_file and key_file, or neither")
+        if mqtt.keepalive_s <= 0 or mqtt.spool_max_mb <= 0:
+            raise ConfigError(f"{where}: mqtt: keepalive_s and spool_max_mb must be positive")
+    sensors_raw = raw.get("sensors", [])
+    if not isinstance(sensors_raw, list):
+        raise ConfigError(f"{where}: sensors must be [[sensors]] tables")
+    sensors = tuple(_section(SensorSettings, s, f"{where}: sensors[{i}]") for i, s in enumerate(sensors_raw))
+    for i, s in enumerate(sensors):
+        _check_sensor(s, f"{where}: sensors[{i}]")
+    if len({s.id for s in sensors}) != len(sensors):
+        raise ConfigError(f"{where}: sensors: two [[sensors]] share an id")
+    sources_raw = raw.get("sources", [])
+    if not isinstance(sources_raw, list) or not all(isinstance(r, dict) for r in sources_raw):
+        raise ConfigError(f"{where}: sources must be [[sources]] tables")
+    sources: tuple[Any, ...] = ()
+    if sources_raw:
+        from airwatch.sources.settings import source_from_dict
+
+        sources = tuple(source_from_dict(r, f"{where}: sources[{i}]") for i, r in enumerate(sources_raw))
+    console = _section(ConsoleSettings, raw.get("console", {}), f"{where}: console")
+    if console.refresh_hz <= 0 or console.bell_repeat_s <= 0 or console.mute_s <= 0 or console.hide_after_s <= 0:
+        raise ConfigError(f"{where}: console: refresh_hz, bell_repeat_s, mute_s and hide_after_s must be positive")
+    if any(r <= 0 for r in console.range_rings_m):
+        raise ConfigError(f"{where}: console.range_rings_m: ranges must be positive")
+    return Settings(sensor=sensor, correlator=correlator, zones=zones, signatures=tuple(signatures), mqtt=mqtt,
+                    sensors=sensors, sources=sources, console=console, source=where)

@@ -77,6 +77,24 @@ class Fix:
 
 
 @dataclass(slots=True)
+class Radio:
+    """How the track was last heard: the radio side of its last contact."""
+
+    time: float
+    transport: Transport
+    sensor_id: str | None = None
+    transmitter: str | None = None
+    channel: int | None = None
+    freq_mhz: int | None = None
+    phy: str | None = None
+    rssi_dbm: int | None = None
+    ssid: str | None = None
+    protocol_version: int | None = None
+    legacy_oui: bool = False
+    anomalies: tuple[str, ...] = ()
+
+
+@dataclass(slots=True)
 class Track:
     track_id: str  # "rid:<uas id>", "dji:<serial>", "fr:<id>", "mac:<address>", "icao:<address>"
     kind: TrackKind
@@ -101,6 +119,12 @@ class Track:
     confidence: float = 1.0
     status: TrackStatus = TrackStatus.ACTIVE
     alert_types: set[AlertType] = field(default_factory=set)
+    rssi_dbm: int | None = None  # last signal level heard (any sensor)
+    rssi_trail: deque[int] = field(default_factory=lambda: deque(maxlen=32))
+    #: The last decoded record of each kind, for the detail pane and the compliance checklist:
+    #: "basic_id:<id type>", "location", "system", "self_id", "operator_id", "auth", "dji",
+    #: "french", "aircraft", and "radio" (a :class:`Radio`).
+    latest: dict[str, object] = field(default_factory=dict)
 
     @property
     def cooperative(self) -> bool:

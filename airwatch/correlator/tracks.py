@@ -17,7 +17,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 from airwatch.contact import Contact, Transport
-from airwatch.correlator.model import Classification, Fix, Track, TrackKind, TrackStatus
+from airwatch.correlator.model import Classification, Fix, Radio, Track, TrackKind, TrackStatus
 from airwatch.decoders.signatures import SignatureMatcher
 
 REMOTE_ID = frozenset({Transport.WIFI_BEACON, Transport.WIFI_NAN, Transport.BT4_LEGACY, Transport.BT5_LONG_RANGE})
@@ -148,6 +148,7 @@ class TrackTable:
             track.operator = contact.operator
         if contact.home is not None:
             track.home = contact.home
+        self._remember(track, contact)
         loc = contact.location
         if loc is None or loc.lat is None or loc.lon is None:
             return None
@@ -163,6 +164,25 @@ class TrackTable:
         track.positions += 1
         return fix
 
+    @staticmethod
+    def _remember(track: Track, contact: Contact) -> None:
+        """Keep the last record of each kind (the detail pane shows every decoded field)."""
+        latest = track.latest
+        if contact.rssi_dbm is not None:
+            track.rssi_dbm = contact.rssi_dbm
+            track.rssi_trail.append(contact.rssi_dbm)
+        latest["radio"] = Radio(contact.time, contact.transport, contact.sensor_id, contact.transmitter,
+                                contact.channel, contact.freq_mhz, contact.phy, contact.rssi_dbm, contact.ssid,
+                                contact.protocol_version, contact.legacy_oui, tuple(contact.anomalies))
+        for b in contact.basic_ids:
+            latest[f"basic_id:{b.id_type}"] = b
+        for key, record in (("location", contact.location), ("system", contact.system),
+                            ("self_id", contact.self_id), ("operator_id", contact.operator_id),
+                            ("auth", contact.auth), ("dji", contact.dji), ("french", contact.french),
+                            ("aircraft", contact.aircraft)):
+            if record is not None:
+                latest[key] = record
+
     def _merge(self, old: Track, into: Track) -> None:
         into.first_seen = min(into.first_seen, old.first_seen)
         into.contacts += old.contacts
@@ -174,6 +194,9 @@ class TrackTable:
         if old.last_rid_time is not None:
             into.last_rid_time = max(into.last_rid_time or 0.0, old.last_rid_time)
         into.operator = into.operator or old.operator
+        into.latest = {**old.latest, **into.latest}
+        if into.rssi_dbm is None:
+            into.rssi_dbm = old.rssi_dbm
         into.home = into.home or old.home
         if into.last_fix is None or (old.last_fix is not None and old.last_fix.time > into.last_fix.time):
             into.last_fix = old.last_fix
