@@ -35,6 +35,9 @@ class AlertManager:
         self.clear_after = clear_after
         self._open: OrderedDict[tuple[str, str, str, tuple[str, ...]], Alert] = OrderedDict()
         self.alerts: OrderedDict[str, Alert] = OrderedDict()  # recent alerts, by id
+        #: Set it to a set to collect the ids of alerts raised, folded into or acknowledged (the
+        #: console does, and clears it as it reads); ``None`` (the default) keeps nothing.
+        self.changed: set[str] | None = None
 
     def submit(self, finding: Finding) -> Alert | None:
         """The new alert, or ``None`` when the finding folds into an open one."""
@@ -48,6 +51,8 @@ class AlertManager:
                 alert.severity = finding.severity
                 alert.message = finding.message
             self._open.move_to_end(key)
+            if self.changed is not None:
+                self.changed.add(alert.alert_id)
             return None
         alert = Alert(
             alert_id=f"{finding.type.value}:{finding.rule}:{'+'.join(ids)}:{finding.key}:{finding.time:.3f}",
@@ -66,6 +71,8 @@ class AlertManager:
         self._open[key] = alert
         self._open.move_to_end(key)
         self.alerts[alert.alert_id] = alert
+        if self.changed is not None:
+            self.changed.add(alert.alert_id)
         while len(self._open) > MAX_OPEN:
             self._open.popitem(last=False)
         while len(self.alerts) > MAX_KEPT:
@@ -77,4 +84,6 @@ class AlertManager:
         if alert is None:
             return False
         alert.acknowledged, alert.acknowledged_at, alert.acknowledged_by = True, at, by
+        if self.changed is not None:
+            self.changed.add(alert_id)
         return True
