@@ -1,0 +1,1 @@
+"""The operator console (Textual): ``python tui.py`` or ``airwatch tui``."""

@@ -1,0 +1,122 @@
+"""The alert log: newest first, repeats folded into one line with a count, acknowledged never deleted.
+
+The correlator already folds repeats of one condition into one alert (``count``,
+``last_time``); the log shows that alert once and updates its count.  Acknowledged alerts stay,
+marked with who acknowledged them and when.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.binding import Binding
+from textual.widgets import DataTable
+
+from airwatch.console import format as fmt
+from airwatch.console.widgets.contact_table import RankedText
+from airwatch.correlator.model import Alert
+
+#: key, label, width (None: as wide as the content)
+COLUMNS = (("time", "TIME", 8), ("sev", "SEV", 8), ("type", "TYPE", 9), ("subject", "SUBJECT", 22),
+           ("count", "×", 4), ("ack", "ACK", 17), ("message", "EVIDENCE", None))
+MAX_ROWS = 2000  # acknowledged alerts beyond this many rows leave the screen (storage keeps them)
+
+
+class AlertLog(DataTable):
+    BINDINGS = [
+        Binding("j", "cursor_down", "Down", show=False),
+        Binding("k", "cursor_up", "Up", show=False),
+        Binding("g", "scroll_top", "Top", show=False),
+        Binding("G", "scroll_bottom", "Bottom", show=False),
+    ]
+
+    def __init__(self, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
+        self._shown: dict[str, Alert] = {}
+        self._cells: dict[str, dict[str, Text]] = {}
+
+    def on_mount(self) -> None:
+        for key, label, width in COLUMNS:
+            self.add_column(label, key=key, width=width)
+
+    @property
+    def selected_id(self) -> str | None:
+        if not self.row_count:
+            return None
+        try:
+            return self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
+        except Exception:  # noqa: BLE001
+            return None
+
+    def alert(self, alert_id: str | None) -> Alert | None:
+        return self._shown.get(alert_id) if alert_id else None
+
+    @property
+    def alerts(self) -> list[Alert]:
+        return list(self._shown.values())
+
+    @staticmethod
+    def cells(alert: Alert) -> dict[str, Text]:
+        style = fmt.SEVERITY_STYLE.get(alert.severity, "")
+        if alert.acknowledged:
+            ack = Text(f"✓ {fmt.plain(alert.acknowledged_by or '')} {fmt.utc(alert.acknowledged_at)}".strip(),
+                       style="green", no_wrap=True)
+            style = "dim"
+        else:
+            ack = Text("[ ]", style="bold")
+        time_cell = RankedText(fmt.utc(alert.time), style=style)
+        time_cell.rank = (-alert.time, alert.alert_id)
+        return {
+            "time": time_cell,
+            "sev": Text(str(alert.severity).upper(), style=style),
+            "type": Text(f"{fmt.ALERT_SHORT[alert.type]} {alert.rule or ''}".strip(), style=style),
+            "subject": fmt.safe(fmt.alert_subject(alert), style),
+            "count": Text(f"{alert.count}" if alert.count > 1 else "", style=style),
+            "ack": ack,
+            "message": fmt.safe(alert.message, style),
+        }
+
+    def show(self, alerts: list[Alert]) -> None:
+        keep = alerts[-MAX_ROWS:]
+        if len(alerts) > MAX_ROWS:  # older unacknowledged alerts never leave the log
+            keep = [a for a in alerts[:-MAX_ROWS] if not a.acknowledged] + keep
+        selected = self.selected_id
+        at_top = self.cursor_row == 0
+        added = False
+        wanted = {a.alert_id for a in keep}
+        for aid in [aid for aid in self._shown if aid not in wanted]:
+            self.remove_row(aid)
+            del self._shown[aid], self._cells[aid]
+        for alert in keep:
+            old = self._shown.get(alert.alert_id)
+            if old is alert:
+                continue
+            cells = self.cells(alert)
+            if old is None:
+                self.add_row(*(cells[k] for k, _, _ in COLUMNS), key=alert.alert_id)
+                added = True
+            else:
+                for key, _, _ in COLUMNS:
+                    if cells[key].plain != self._cells[alert.alert_id][key].plain or \
+                            cells[key].style != self._cells[alert.alert_id][key].style:
+                        self.update_cell(alert.alert_id, key, cells[key])
+            self._shown[alert.alert_id] = alert
+            self._cells[alert.alert_id] = cells
+        if added:
+            self.sort("time", key=lambda cell: cell.rank)
+            if at_top or selected is None:
+                self.move_cursor(row=0, animate=False)
+            else:
+                self.move_cursor(row=self.get_row_index(selected), animate=False)
+
+    def next_unacked(self) -> str | None:
+        """Move the cursor to the next unacknowledged alert below it (wrapping); its id."""
+        order = sorted(self._shown.values(), key=lambda a: (-a.time, a.alert_id))
+        if not order:
+            return None
+        start = self.cursor_row + 1
+        for i in range(len(order)):
+            alert = order[(start + i) % len(order)]
+            if not alert.acknowledged:
+                self.move_cursor(row=self.get_row_index(alert.alert_id), animate=False)
+                return alert.alert_id
+        return None
