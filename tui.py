@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
-"""The operator console, ``python tui.py [--config FILE] [--replay INPUT...] [--demo]``.
+"""The operator console: ``python tui.py [--config FILE] [--replay INPUT...] [--demo]``.
 
-The Textual console is tracked as its own issue and is not built yet; until it lands this
-launcher says so and points at what works today.
+The same as ``airwatch tui``.  ``--demo`` replays the bundled demo (no radio, no server);
+``--replay`` replays captures and recordings; with neither it watches live, from the
+``[[sources]]`` in the config (one process) or from a correlator over MQTT (``[mqtt]``).
 """
 
 import sys
 
+from airwatch.console.cli import main
+
 if __name__ == "__main__":
-    print("airwatch: the operator console is not built yet.\n"
-          "Decode a capture meanwhile: airwatch decode --pretty captures/demo.pcapng", file=sys.stderr)
-    raise SystemExit(2)
+    sys.exit(main())

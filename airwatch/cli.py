@@ -175,6 +175,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--until", help="until this time (UNIX or ISO 8601)")
     p.add_argument("-o", "--output", help="file to write (default: stdout)")
     p.set_defaults(run=_export)
+
+    p = sub.add_parser("tui", help="the operator console (the same as python tui.py)",
+                       description="The Textual operator console: the bundled demo (--demo), a replay of "
+                                   "captures (--replay), or live.")
+    from airwatch.console import cli as console_cli
+
+    console_cli.add_arguments(p)
+    p.set_defaults(run=console_cli.run)
     return parser
 
 
