@@ -12,6 +12,7 @@ time), so an alert raised again is acknowledged again.
 
 from __future__ import annotations
 
+import os
 import threading
 import time as _time
 from collections.abc import Callable, Iterator, Sequence
@@ -70,8 +71,9 @@ class ReplayFeed:
         self._contacts: Iterator[Contact] = iter(contacts)
         self._next: Contact | None = None
         self._sink = _Sink(self.store, None)
-        self.health = [SourceHealth(name=r.name, kind="replay", sensor_id=s.id) for r in self.reports]
-        self._health_by_name = {h.name: h for h in self.health}
+        self.health = [SourceHealth(name=os.path.basename(r.name) or r.name, kind="replay", sensor_id=s.id)
+                       for r in self.reports]
+        self._health_by_name = {r.name: h for r, h in zip(self.reports, self.health, strict=True)}
         if self.store is not None:
             self.store.upsert_sensor(s.id, None, s.lat, s.lon, s.alt_m)
         self.state.finished = False

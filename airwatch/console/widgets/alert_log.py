@@ -16,7 +16,7 @@ from airwatch.console.widgets.contact_table import RankedText
 from airwatch.correlator.model import Alert
 
 #: key, label, width (None: as wide as the content)
-COLUMNS = (("time", "TIME", 8), ("sev", "SEV", 8), ("type", "TYPE", 9), ("subject", "SUBJECT", 22),
+COLUMNS = (("time", "TIME", 8), ("sev", "SEV", 8), ("type", "TYPE", 11), ("subject", "SUBJECT", 22),
            ("count", "×", 4), ("ack", "ACK", 17), ("message", "EVIDENCE", None))
 MAX_ROWS = 2000  # acknowledged alerts beyond this many rows leave the screen (storage keeps them)
 

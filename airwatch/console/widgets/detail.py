@@ -137,7 +137,7 @@ class Detail(VerticalScroll):
                 ("classification", Text(f"{track.classification.value} ({track.confidence:.0%})")),
                 ("status", Text(track.status.value)),
                 ("first / last seen", Text(f"{fmt.utc(track.first_seen)}Z / {fmt.utc(track.last_seen)}Z"
-                                           + (f" ({fmt.age(now - track.last_seen)} ago)" if now else ""))),
+                                           + _ago(now, track.last_seen))),
                 ("contacts / fixes", Text(f"{track.contacts} / {track.positions}")),
                 ("heard over", Text(fmt.sources_short(track))),
                 ("sensors", fmt.safe(", ".join(sorted(track.sensors)))),
@@ -221,6 +221,13 @@ class Detail(VerticalScroll):
         for name, value in rows:
             table.add_row(Text(name), value)
         return table
+
+
+def _ago(now: float | None, then: float) -> str:
+    if now is None:
+        return ""
+    age = fmt.age(now - then)
+    return f" ({age} ago)" if age else " (now)"
 
 
 def _n(value: float | None, spec: str) -> str:

@@ -141,7 +141,7 @@ class Scope(Widget):
                 a = 2 * math.pi * i / steps
                 canvas.put(round(cx + 2 * r * scale * math.sin(a)), round(cy - r * scale * math.cos(a)), "·",
                            STYLE["ring"])
-            canvas.text(cx + 1, round(cy - r * scale), fmt.metres(r), STYLE["ring"])
+            canvas.text(cx + 2, round(cy - r * scale), fmt.metres(r), STYLE["ring"])
         for zone in self.zones:
             self._zone(canvas, zone, xy, scale)
         if self.sensor is not None and self.sensor.lat is not None and self.sensor.lon is not None:
