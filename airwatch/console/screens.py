@@ -40,6 +40,7 @@ class HelpScreen(ModalScreen[None]):
             ("Altitudes: ", "bold"), "geo = WGS-84, baro = barometric, hgt = above take-off or ground\n",
             ("Alarm: ", "bold"), "high and critical alerts ring and flash until acknowledged; m mutes for a while.",
         )
+        self.renderables = (table, legend)  # what the screen shows (tests read it)
         with VerticalScroll(id="help"):
             yield Static(table)
             yield Static(legend)

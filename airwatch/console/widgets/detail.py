@@ -106,7 +106,8 @@ class Detail(VerticalScroll):
     def __init__(self, **kwargs) -> None:  # type: ignore[no-untyped-def]
         super().__init__(**kwargs)
         self.body = Static(Text("Select a contact to see its details.", style="dim"), id="detail-body")
-        self._shown: tuple[int, int] | None = None
+        self._shown: tuple[int, int, int] | None = None
+        self.current: object = Text("")  # what the pane shows (tests read it)
 
     def compose(self):  # type: ignore[no-untyped-def]
         yield self.body
@@ -118,9 +119,10 @@ class Detail(VerticalScroll):
             return
         self._shown = key
         if track is None:
-            self.body.update(Text("Select a contact to see its details.", style="dim"))
-            return
-        self.body.update(Group(*self.sections(track, alerts, sensor, now)))
+            self.current = Text("Select a contact to see its details.", style="dim")
+        else:
+            self.current = Group(*self.sections(track, alerts, sensor, now))
+        self.body.update(self.current)
 
     def sections(self, track: Track, alerts: list[Alert], sensor: SensorSettings | None,
                  now: float | None) -> list:  # type: ignore[type-arg]

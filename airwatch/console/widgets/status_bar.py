@@ -52,5 +52,8 @@ def status_text(picture: Picture, alarm: Alarm, unacked: int, wall: float | None
 class StatusBar(Static):
     DEFAULT_CSS = "StatusBar { height: 1; }"
 
+    current = Text("")  # what the bar shows (tests read it)
+
     def show(self, picture: Picture, alarm: Alarm, unacked: int, wall: float | None = None) -> None:
-        self.update(status_text(picture, alarm, unacked, wall))
+        self.current = status_text(picture, alarm, unacked, wall)
+        self.update(self.current)
