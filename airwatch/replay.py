@@ -104,6 +104,24 @@ class _Sink:
             self.store.write(self.touched.values(), self.fixes, self.alerts)
         self.touched, self.fixes, self.alerts, self.pending = {}, [], [], 0
 
+    def finish(self, correlator: Correlator, settings: Settings,
+               after: Callable[[Step], None] | None = None) -> list[Track]:
+        """The end of the input: the window rules see it, every live track gets its record; flushed.
+
+        Returns the tracks the final step ended; ``after`` (default :meth:`step`) takes that step.
+        """
+        ended: list[Track] = []
+        if correlator.now is not None:  # let the window rules see the end of the capture
+            final = correlator.advance(correlator.now + settings.correlator.non_cooperative_window_s + 1.0)
+            ended = final.ended
+            (after or self.step)(final)
+        for track in correlator.tracks:
+            self.touched[track.track_id] = track
+            if self.out is not None:
+                self.out.write(orjson.dumps(track_record(track), option=orjson.OPT_APPEND_NEWLINE))
+        self.flush()
+        return ended
+
 
 def replay(inputs: Iterable[str], settings: Settings | None = None, *, store: Any | None = None,
            out: IO[bytes] | None = None, speed: float | None = None, start: float | str | None = None,
@@ -137,17 +155,8 @@ def replay(inputs: Iterable[str], settings: Settings | None = None, *, store: An
         n += 1
         if progress is not None and n % 2000 == 0:
             progress(n, correlator.now, len(correlator.manager.alerts))
-    if correlator.now is not None:  # let the window rules see the end of the capture
-        final = correlator.advance(correlator.now + settings.correlator.non_cooperative_window_s + 1.0)
-        ended += final.ended
-        sink.step(final)
-    live = correlator.tracks
-    for track in live:
-        sink.touched[track.track_id] = track
-        if out is not None:
-            out.write(orjson.dumps(track_record(track), option=orjson.OPT_APPEND_NEWLINE))
-    sink.flush()
-    result.tracks = ended + live
+    ended += sink.finish(correlator, settings)
+    result.tracks = ended + correlator.tracks
     result.alerts = correlator.alerts
     result.contacts = n
     return result

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from airwatch.config import Settings
+from airwatch.config import SensorSettings, Settings
 from airwatch.contact import Contact
 from airwatch.correlator.alerts import AlertManager, Finding
 from airwatch.correlator.model import Alert, Fix, Track
@@ -53,6 +53,12 @@ class Correlator:
         self.now: float | None = None
         self._next_tick: float | None = None
         self.on_alert: Callable[[Alert], None] | None = None
+
+    def set_sensor(self, sensor: SensorSettings) -> None:
+        """Add or move a sensor (its position, for the rules that need it) while running."""
+        if self.ctx.sensors is None:
+            self.ctx.sensors = {}
+        self.ctx.sensors[sensor.id] = sensor
 
     def process(self, contact: Contact) -> Step:
         step = Step()
