@@ -42,6 +42,8 @@ advertising-channel PDUs that carry Remote ID is computed here.
 
 from __future__ import annotations
 
+from collections import Counter, OrderedDict
+
 from airwatch.contact import Contact, Transport
 from airwatch.decoders.errors import DecodeError
 from airwatch.decoders.remoteid import decode_odid
@@ -303,8 +305,19 @@ def decode_nordic_ble(frame: Frame, sensor_id: str | None = None) -> list[Contac
 
 # --- LINKTYPE_BLUETOOTH_HCI_H4 (187) and _WITH_PHDR (201) -----------------------------------------
 
+# A report: (transport, address type, address offset, phy, rssi, data start, data end,
+# data status (0 complete, 1 incomplete with more to come, 2 incomplete and truncated),
+# advertising SID (0xFF: none, as in legacy reports)).
+_Report = tuple[Transport, int, int, "str | None", int, int, int, int, int]
+
+
 def decode_hci_h4(frame: Frame, sensor_id: str | None = None) -> list[Contact]:
-    """LINKTYPE 187: H4 packet indicator then an HCI packet; LE advertising reports only."""
+    """LINKTYPE 187: H4 packet indicator then an HCI packet; LE advertising reports only.
+
+    Stateless: a report the controller split over several events is decoded from what each
+    part holds.  :class:`HciReassembler` (what :class:`~airwatch.decoders.frames.FrameDecoder`
+    uses) joins the parts first.
+    """
     data = frame.data
     if RID_SIGNATURE not in data:
         return []
@@ -320,6 +333,14 @@ def decode_hci_h4_phdr(frame: Frame, sensor_id: str | None = None) -> list[Conta
 
 
 def _decode_hci(frame: Frame, sensor_id: str | None, data: bytes, off: int) -> list[Contact]:
+    reports = _hci_reports(data, off)
+    if not reports:
+        return []
+    return _report_contacts(frame, sensor_id, data, reports)
+
+
+def _hci_reports(data: bytes, off: int) -> list[_Report]:
+    """The reports of an LE (Extended) Advertising Report event at ``off``; [] for other packets."""
     n = len(data)
     if off + 4 > n or data[off] != _HCI_EVENT or data[off + 1] != _HCI_LE_META:
         return []
@@ -329,13 +350,16 @@ def _decode_hci(frame: Frame, sensor_id: str | None, data: bytes, off: int) -> l
         raise DecodeError("ble_truncated", f"HCI event of {end - start} parameter bytes, {n - start} present")
     sub = data[start]
     if sub == _LE_ADVERTISING_REPORT:
-        reports = _legacy_reports(data, start + 1, end)
-    elif sub == _LE_EXTENDED_ADVERTISING_REPORT:
-        reports = _extended_reports(data, start + 1, end)
-    else:
-        return []
+        return _legacy_reports(data, start + 1, end)
+    if sub == _LE_EXTENDED_ADVERTISING_REPORT:
+        return _extended_reports(data, start + 1, end)
+    return []
+
+
+def _report_contacts(frame: Frame, sensor_id: str | None, data: bytes, reports: list[_Report]) -> list[Contact]:
     contacts = []
-    for transport, addr_type, addr, phy, rssi, d0, d1, partial in reports:
+    for transport, addr_type, addr, phy, rssi, d0, d1, status, _sid in reports:
+        partial = status != 0
         ad = _find_rid(data, d0, d1, partial)
         if ad is None:
             continue
@@ -343,7 +367,7 @@ def _decode_hci(frame: Frame, sensor_id: str | None, data: bytes, off: int) -> l
         rssi_dbm = None if rssi == _HCI_RSSI_UNAVAILABLE else rssi
         if partial and ad[1] - ad[0] < data[ad[0]] + 1:
             # The controller split the AD over several events (at most 229 data bytes fit in
-            # one).  Reassembly needs state across frames; decode what this fragment holds.
+            # one) and this is one part of it: decode what the part holds.
             try:
                 c = _rid_contact(frame, sensor_id, transport, data, ad, mac, None, phy, rssi_dbm)
             except DecodeError as e:
@@ -358,8 +382,117 @@ def _decode_hci(frame: Frame, sensor_id: str | None, data: bytes, off: int) -> l
     return contacts
 
 
-# A report: (transport, address type, address offset, phy, rssi, data start, data end, partial).
-_Report = tuple[Transport, int, int, "str | None", int, int, int, bool]
+#: Longest advertising data one advertiser's chain may carry (Core spec, Vol 6 Part B 2.3.4.9).
+EXT_ADV_DATA_MAX = 1650
+#: Advertisers whose split report may wait for its next part at once.
+HCI_PENDING_MAX = 64
+#: Seconds a split report waits for its next part (the parts of a chain come milliseconds apart).
+HCI_PENDING_MAX_AGE = 1.0
+_DATA_STATUS_MORE = 1  # Data_Status 0b01: incomplete, more data to come
+
+
+class _Held:
+    __slots__ = ("time", "parts", "size")
+
+    def __init__(self, time: float) -> None:
+        self.time = time
+        self.parts: list[bytes] = []
+        self.size = 0
+
+
+class HciReassembler:
+    """Joins LE Extended Advertising Reports that a controller split over several HCI events.
+
+    A controller passes at most 229 data bytes in one report: longer advertising data (a BT5
+    message pack padded to 9 slots is 234 bytes, and an AUX chain may carry up to 1650) comes as
+    reports with data status "incomplete, more data to come" followed by a last one with
+    "complete" or "incomplete, truncated" (the controller lost the rest of the chain).  The
+    parts are keyed by advertiser address type, address and advertising SID: every part but the
+    last is held and yields nothing; the last one yields the contacts of the whole data, with
+    the last part's RSSI and PHY.  A truncated whole is decoded as a partial report
+    (``ad_incomplete``), as the stateless decoders do.
+
+    State is bounded: at most ``max_pending`` advertisers, ``max_age`` seconds (frame time)
+    between two parts, :data:`EXT_ADV_DATA_MAX` bytes each.  A sequence dropped unfinished
+    (its next part never came, it was pushed out, or it grew too long) is counted in
+    ``counters["ble_ad_fragment_orphaned"]``.  Pure bytes: no I/O.
+    """
+
+    ORPHANED = "ble_ad_fragment_orphaned"
+
+    def __init__(self, counters: Counter[str] | None = None, max_pending: int = HCI_PENDING_MAX,
+                 max_age: float = HCI_PENDING_MAX_AGE) -> None:
+        self.counters: Counter[str] = Counter() if counters is None else counters
+        self.max_pending = max_pending
+        self.max_age = max_age
+        self._pending: OrderedDict[bytes, _Held] = OrderedDict()
+
+    @property
+    def pending(self) -> int:
+        """Advertisers whose split report waits for its next part."""
+        return len(self._pending)
+
+    def decode_h4(self, frame: Frame, sensor_id: str | None = None) -> list[Contact]:
+        """As :func:`decode_hci_h4`, with split reports joined."""
+        return self._decode(frame, sensor_id, 0)
+
+    def decode_h4_phdr(self, frame: Frame, sensor_id: str | None = None) -> list[Contact]:
+        """As :func:`decode_hci_h4_phdr`, with split reports joined."""
+        return self._decode(frame, sensor_id, 4)
+
+    def _decode(self, frame: Frame, sensor_id: str | None, off: int) -> list[Contact]:
+        data = frame.data
+        if self._pending:
+            self._expire(frame.time)
+        if (len(data) < off + 4 or data[off] != _HCI_EVENT or data[off + 1] != _HCI_LE_META
+                or data[off + 3] != _LE_EXTENDED_ADVERTISING_REPORT):
+            return _decode_hci(frame, sensor_id, data, off) if RID_SIGNATURE in data else []
+        try:
+            reports = _hci_reports(data, off)
+        except DecodeError:
+            if RID_SIGNATURE in data:
+                raise
+            return []  # as the stateless decoder: damage in a frame without Remote ID is not counted
+        pending = self._pending
+        items: list[tuple[bytes, _Report]] = []
+        for r in reports:
+            addr, status, d0, d1 = r[2], r[7], r[5], r[6]
+            key = data[addr:addr + 6] + bytes((r[1], r[8]))
+            held = pending.pop(key, None)
+            if held is None and status != _DATA_STATUS_MORE:
+                if RID_SIGNATURE in data:
+                    items.append((data, r))
+                continue
+            if held is None:
+                held = _Held(frame.time)
+            held.parts.append(data[d0:d1])
+            held.size += d1 - d0
+            if held.size > EXT_ADV_DATA_MAX:
+                self.counters[self.ORPHANED] += 1
+                continue
+            if status == _DATA_STATUS_MORE:
+                held.time = frame.time
+                pending[key] = held
+                continue
+            whole = data[addr:addr + 6] + b"".join(held.parts)
+            items.append((whole, (r[0], r[1], 0, r[3], r[4], 6, len(whole), status, r[8])))
+        while len(pending) > self.max_pending:
+            pending.popitem(last=False)
+            self.counters[self.ORPHANED] += 1
+        contacts: list[Contact] = []
+        for buf, r in items:
+            contacts.extend(_report_contacts(frame, sensor_id, buf, [r]))
+        return contacts
+
+    def _expire(self, now: float) -> None:
+        pending = self._pending
+        while pending:
+            key = next(iter(pending))
+            if now - pending[key].time <= self.max_age:
+                return
+            del pending[key]
+            self.counters[self.ORPHANED] += 1
+
 
 
 def _s8(b: int) -> int:
@@ -401,7 +534,7 @@ def _by_field_legacy(data: bytes, p: int, end: int, num: int) -> list[_Report] |
     for k in range(num):
         d1 = d0 + data[lens + k]
         reports.append((Transport.BT4_LEGACY, data[p + num + k], p + 2 * num + 6 * k, "le_1m",
-                        _s8(data[dstart + total + k]), d0, d1, False))
+                        _s8(data[dstart + total + k]), d0, d1, 0, 0xFF))
         d0 = d1
     return reports
 
@@ -418,7 +551,7 @@ def _interleaved_legacy(data: bytes, p: int, end: int, num: int) -> list[_Report
         d1 = d0 + data[p + 8]
         if d1 + 1 > end:
             return None
-        reports.append((Transport.BT4_LEGACY, at, p + 2, "le_1m", _s8(data[d1]), d0, d1, False))
+        reports.append((Transport.BT4_LEGACY, at, p + 2, "le_1m", _s8(data[d1]), d0, d1, 0, 0xFF))
         p = d1 + 1
     return reports if p == end else None
 
@@ -439,14 +572,15 @@ def _extended_reports(data: bytes, p: int, end: int) -> list[_Report]:
     return _by_field_ext(data, p + 1, end, num) or _interleaved_ext(data, p + 1, end, num) or _bad(num)
 
 
-def _ext_report(ev: int, at: int, addr: int, pphy: int, sphy: int, rssi: int, d0: int, d1: int) -> _Report | None:
+def _ext_report(ev: int, at: int, addr: int, pphy: int, sphy: int, sid: int, rssi: int, d0: int,
+                d1: int) -> _Report | None:
     if (at > 3 and at != 0xFF) or pphy not in (1, 3) or sphy > 3:
         return None
     legacy = ev & 0x10
     status = (ev >> 5) & 3
     phy = _HCI_PHY_NAMES.get(sphy or pphy)
     return (Transport.BT4_LEGACY if legacy else Transport.BT5_LONG_RANGE, at, addr, phy, _s8(rssi),
-            d0, d1, status != 0)
+            d0, d1, status, sid)
 
 
 def _by_field_ext(data: bytes, p: int, end: int, num: int) -> list[_Report] | None:
@@ -460,13 +594,14 @@ def _by_field_ext(data: bytes, p: int, end: int, num: int) -> list[_Report] | No
     addr0 = at0 + num
     pphy0 = addr0 + 6 * num
     sphy0 = pphy0 + num
+    sid0 = sphy0 + num
     rssi0 = sphy0 + 3 * num  # after Secondary_PHY, Advertising_SID, TX_Power
     reports = []
     d0 = dstart
     for k in range(num):
         d1 = d0 + data[lens + k]
         r = _ext_report(data[p + 2 * k] | data[p + 2 * k + 1] << 8, data[at0 + k], addr0 + 6 * k,
-                        data[pphy0 + k], data[sphy0 + k], data[rssi0 + k], d0, d1)
+                        data[pphy0 + k], data[sphy0 + k], data[sid0 + k], data[rssi0 + k], d0, d1)
         if r is None:
             return None
         reports.append(r)
@@ -484,7 +619,7 @@ def _interleaved_ext(data: bytes, p: int, end: int, num: int) -> list[_Report] |
         if d1 > end:
             return None
         r = _ext_report(data[p] | data[p + 1] << 8, data[p + 2], p + 3, data[p + 9], data[p + 10],
-                        data[p + 13], d0, d1)
+                        data[p + 11], data[p + 13], d0, d1)
         if r is None:
             return None
         reports.append(r)
@@ -504,6 +639,8 @@ LINKTYPES = frozenset(DECODERS)
 __all__ = [
     "ADV_ACCESS_ADDRESS",
     "DECODERS",
+    "EXT_ADV_DATA_MAX",
+    "HciReassembler",
     "LINKTYPES",
     "RID_SIGNATURE",
     "ble_crc",

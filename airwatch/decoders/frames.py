@@ -68,14 +68,19 @@ class FrameDecoder:
 
     def __init__(self, sensor_id: str | None = None, signatures: SignatureMatcher | None = None) -> None:
         self.sensor_id = sensor_id
-        self.decoders = DECODERS
-        if signatures is not None:  # drone Wi-Fi signatures too, for the correlator
-            radiotap = functools.partial(wifi.decode_radiotap, signatures=signatures)
-            self.decoders = {**DECODERS, wifi.LINKTYPE_IEEE802_11_RADIOTAP: radiotap}
         self.frames = 0
         self.contacts = 0
         self.rejected: Counter[str] = Counter()
         self.auth = AuthAssembler()
+        self.hci = bluetooth.HciReassembler(self.rejected)  # its orphans count as refusals
+        self.decoders: dict[int, Decoder] = {
+            **DECODERS,
+            bluetooth.LINKTYPE_BLUETOOTH_HCI_H4: self.hci.decode_h4,
+            bluetooth.LINKTYPE_BLUETOOTH_HCI_H4_WITH_PHDR: self.hci.decode_h4_phdr,
+        }
+        if signatures is not None:  # drone Wi-Fi signatures too, for the correlator
+            radiotap = functools.partial(wifi.decode_radiotap, signatures=signatures)
+            self.decoders[wifi.LINKTYPE_IEEE802_11_RADIOTAP] = radiotap
 
     def decode(self, frame: Frame) -> list[Contact]:
         self.frames += 1
