@@ -135,7 +135,7 @@ class ContactTable(DataTable):
         rng, _ = fmt.range_bearing(track, sensor) if self.sort_mode in ("threat", "range") else (None, None)
         mode = self.sort_mode
         if mode == "threat":
-            return fmt.threat_rank(track, threat, rng)
+            return (*fmt.threat_rank(track, threat, rng), track.track_id)
         if mode == "range":
             return (rng if rng is not None else float("inf"), track.track_id)
         if mode == "age":
@@ -146,6 +146,8 @@ class ContactTable(DataTable):
             _, alt = fmt.altitude(track)
             return (-(alt if alt is not None else -1e9), track.track_id)
         return (track.kind.value, track.classification.value, track.track_id)
+
+    # Every rank ends with the track id: ties must sort the same way in the table as here.
 
     def show(self, tracks: list[Track], threats: dict[str, fmt.Threat], now: float | None,
              sensor: SensorSettings | None) -> None:
@@ -160,6 +162,7 @@ class ContactTable(DataTable):
                 continue
             visible[t.track_id] = t
         selected = self.selected_id
+        at_top = self.cursor_row == 0  # the top row follows the most dangerous contact
         for tid in [tid for tid in self._rows if tid not in visible]:
             self.remove_row(tid)
             del self._rows[tid]
@@ -185,7 +188,10 @@ class ContactTable(DataTable):
                 self._rows[tid].cells["threat"].rank = ranks[tid]  # type: ignore[attr-defined]
             self.sort("threat", key=lambda cell: cell.rank, reverse=self.reverse)
             self._order = order
-            self._select(selected)
+            if at_top:
+                self.move_cursor(row=0, animate=False)
+            else:
+                self._select(selected)
 
     def _update(self, tid: str, row: _Row, cells: dict[str, Text]) -> None:
         for key, cell in cells.items():
