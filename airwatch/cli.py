@@ -5,13 +5,11 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-import time
 from collections import Counter
 from collections.abc import Sequence
 
 from airwatch import __version__
 from airwatch.config import ConfigError, load_settings
-from airwatch.sinks.jsonl import plain
 
 EXIT_OK = 0
 EXIT_INPUT_ERROR = 1
@@ -84,12 +82,10 @@ def _replay(args: argparse.Namespace) -> int:
     for r in failed:
         print(f"airwatch replay: {r.error}", file=sys.stderr)
     if not args.json:
-        from airwatch.replay import alert_record
+        from airwatch.replay import alert_line
 
         for alert in result.alerts:
-            rec = alert_record(alert)
-            when = time.strftime("%H:%M:%S", time.gmtime(alert.time))
-            print(f"{when}Z {rec['severity']:8} {rec['type']:15} {plain(alert.message)}")
+            print(alert_line(alert))
     frames = sum(r.frames for r in result.reports)
     print(f"airwatch replay: {len(result.reports)} input(s), {frames} frames, {result.contacts} contacts, "
           f"{len(result.tracks)} tracks, {len(result.alerts)} alerts", file=sys.stderr)
@@ -120,6 +116,18 @@ def _export(args: argparse.Namespace) -> int:
         store.close()
     print(f"airwatch export: {n} {args.format} records", file=sys.stderr)
     return EXIT_OK
+
+
+def _sensor(args: argparse.Namespace) -> int:
+    from airwatch.sensor import cli
+
+    return cli(args)
+
+
+def _correlate(args: argparse.Namespace) -> int:
+    from airwatch.correlate import cli
+
+    return cli(args)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -175,6 +183,38 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--until", help="until this time (UNIX or ISO 8601)")
     p.add_argument("-o", "--output", help="file to write (default: stdout)")
     p.set_defaults(run=_export)
+
+    p = sub.add_parser("sensor", help="run a sensor's sources and publish its contacts to MQTT",
+                       description="Run the [[sources]] of config.toml and publish every contact to the MQTT "
+                                   "broker of [mqtt] (QoS 1, persistent session, an on-disk spool while the "
+                                   "broker is away), with a status and heartbeat topic and a last will. "
+                                   "Topics and payloads: docs/mqtt.md. Exit status 2 for bad configuration or "
+                                   "a broker that refuses the credentials or certificate.")
+    p.add_argument("--config", required=True, help="config.toml with [sensor], [mqtt] and [[sources]]")
+    p.add_argument("--exit-at-end", action="store_true",
+                   help="when every source has finished (a replay), send the rest, announce the end of the "
+                        "stream and exit")
+    p.add_argument("--raw", action="store_true", help="send each contact's payload bytes too (base64)")
+    p.add_argument("--spool", help="spool file (default: [mqtt] spool_dir, else ./spool/<sensor id>/spool.sqlite)")
+    p.set_defaults(run=_sensor)
+
+    p = sub.add_parser("correlate", help="correlate every sensor's contacts from MQTT; publish tracks and alerts",
+                       description="Subscribe to the sensors on the broker of [mqtt], correlate what they hear "
+                                   "together (one track per object, whichever sensors hear it), store, and "
+                                   "publish tracks (retained) and alerts (events). One line per alert on "
+                                   "stdout, or with --json the same JSON Lines as airwatch replay.")
+    p.add_argument("--config", required=True, help="config.toml with [mqtt], [[sensors]], zones and thresholds")
+    p.add_argument("--db", help="store tracks, positions and alerts: sqlite:///file.db or postgresql+psycopg://...")
+    p.add_argument("--json", action="store_true", help="alerts and tracks as JSON Lines on stdout (as replay)")
+    p.add_argument("--max-hold", type=float, default=0.1, metavar="SECONDS",
+                   help="how long a contact waits for the other sensors' streams to catch up (default 0.1; "
+                        "give a minute when replaying captures through the bus, for replay's exact order)")
+    p.add_argument("--until-ended", action="store_true",
+                   help="exit once every sensor ([[sensors]] and any heard) has announced the end of its "
+                        "stream, finishing like airwatch replay")
+    p.add_argument("--client-id", help="MQTT client id (default: [mqtt] client_id, else airwatch-correlator); "
+                                       "the broker keeps this client's session while it is away")
+    p.set_defaults(run=_correlate)
 
     p = sub.add_parser("tui", help="the operator console (the same as python tui.py)",
                        description="The Textual operator console: the bundled demo (--demo), a replay of "

@@ -58,6 +58,14 @@ def track_record(track: Track) -> dict[str, Any]:
             "alerts": sorted(a.value for a in track.alert_types)}
 
 
+def alert_line(alert: Alert) -> str:
+    """One readable line for an alert (``airwatch replay`` without ``--json``), broadcast text escaped."""
+    from airwatch.sinks.jsonl import plain
+
+    when = _time.strftime("%H:%M:%S", _time.gmtime(alert.time))
+    return f"{when}Z {str(alert.severity):8} {alert.type.value:15} {plain(alert.message)}"
+
+
 @dataclass
 class ReplayResult:
     reports: list[InputReport]

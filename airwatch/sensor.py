@@ -1,0 +1,313 @@
+"""``airwatch sensor``: run a sensor's sources and publish what they hear on the bus.
+
+Each contact gets the next sequence number of the sensor's stream, goes into the on-disk spool
+(:mod:`airwatch.bus.spool`), and leaves it when the broker has acknowledged the message that
+carried it (QoS 1, a persistent session, batches of one contact kind per message, several
+messages in flight).  The status topic (retained) carries a heartbeat every ``heartbeat_s``: the
+sensor's position, its sources' health, its spool, and its watermark (the sequence number and
+time up to which everything has been sent); the last will replaces it with ``"down"`` if the
+sensor vanishes.  When every source has finished (a replay), the sensor sends what is left and
+announces the end of its stream (``"ended"``); with ``exit_at_end`` it then exits.
+
+Topics and payloads: docs/mqtt.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time as _time
+from typing import Any
+
+from airwatch.bus.base import Bus, Connection, Message, drained, keep_connected, pump
+from airwatch.bus.payload import encode_contact, encode_doc
+from airwatch.bus.replay_source import ReplaySource
+from airwatch.bus.spool import Spool, default_path
+from airwatch.bus.topics import KINDS, Topics
+from airwatch.config import ConfigError, MqttSettings, Settings
+from airwatch.contact import Contact
+from airwatch.sources.health import SourceHealth
+from airwatch.sources.settings import ReplaySource as ReplaySettings
+
+log = logging.getLogger("airwatch.sensor")
+
+HEARTBEAT_S = 1.0
+LINGER_S = 0.005  # contacts wait this long in memory, so the spool writes them in batches
+WINDOW = 32  # messages in flight
+STOP_GRACE_S = 3.0  # on stop: time allowed to say "stopped" to the broker
+
+
+def open_sources(settings: Settings) -> list[Any]:
+    """One running source per ``[[sources]]`` table.  Raises ``ConfigError``."""
+    sources: list[Any] = []
+    for i, src in enumerate(settings.sources):
+        if isinstance(src, ReplaySettings):
+            sources.append(ReplaySource(src, settings))
+            continue
+        try:
+            from airwatch.sources.live import open_source  # the live radio sources, loaded only when used
+        except ImportError as e:
+            raise ConfigError(f"{settings.source}: sources[{i}]: live sources are not available here ({e})") from None
+        sources.append(open_source(src, settings))
+    return sources
+
+
+def health_doc(h: SourceHealth) -> dict[str, Any]:
+    return {"name": h.name, "kind": h.kind, "status": h.status, "since": h.since, "detail": h.detail,
+            "messages": h.messages, "contacts": h.contacts, "errors": h.errors, "last_message": h.last_message,
+            "rate": round(h.rate(), 1)}
+
+
+class SensorService:
+    """One sensor: its sources in, the bus out.  ``await run()``; ``stop()`` from a signal handler."""
+
+    def __init__(self, settings: Settings, bus: Bus, *, sources: list[Any] | None = None,
+                 spool: Spool | None = None, exit_at_end: bool = False, heartbeat_s: float = HEARTBEAT_S,
+                 linger_s: float = LINGER_S, raw: bool = False, client_id: str | None = None) -> None:
+        self.settings = settings
+        self.sensor = settings.sensor
+        self.bus = bus
+        mqtt = settings.mqtt or MqttSettings()
+        self.topics = Topics(mqtt.topic_prefix)
+        self.sources = open_sources(settings) if sources is None else sources
+        if spool is None:
+            path = default_path(mqtt.spool_dir, self.sensor.id) if settings.mqtt is not None else ":memory:"
+            try:
+                spool = Spool(path, max_bytes=int(mqtt.spool_max_mb * 1e6), topic_for=self._topic_for)
+            except Exception as e:  # noqa: BLE001 - sqlite3 and OS errors alike: an unusable spool path
+                raise ConfigError(f"spool {path}: cannot open: {e}") from None
+        else:
+            spool.topic_for = self._topic_for
+        self.spool = spool
+        self.exit_at_end = exit_at_end
+        self.heartbeat_s = heartbeat_s
+        self.linger_s = linger_s
+        self.raw = raw
+        self.client_id = client_id or mqtt.client_id or f"airwatch-sensor-{self.sensor.id}"
+        self.status_topic = self.topics.status(self.sensor.id)
+        self.state = "starting"  # starting, up, ended, stopped
+        self.link = "down"  # the broker link: up or down
+        self.link_detail = ""
+        self.contacts = 0
+        self._commit_handle: asyncio.TimerHandle | None = None
+        self._stop: asyncio.Event | None = None
+        self._sources_done: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def _topic_for(self, kind: str) -> str:
+        return self.topics.contacts(self.sensor.id, kind)
+
+    # -- contacts in ------------------------------------------------------------------------------
+
+    def emit(self, contact: Contact) -> None:
+        """Called by the sources for every contact (on the service's event loop)."""
+        if contact.sensor_id is None:
+            contact.sensor_id = self.sensor.id
+        spool = self.spool
+        seq = spool.next_seq()
+        spool.add(seq, KINDS[contact.transport], encode_contact(contact, seq, self.raw))
+        self.contacts += 1
+        if self._commit_handle is None and self._loop is not None:
+            self._commit_handle = self._loop.call_later(self.linger_s, self._commit)
+
+    def _commit(self) -> None:
+        self._commit_handle = None
+        try:
+            self.spool.commit()
+        except Exception:  # a full disk: keep the contacts in memory, try again
+            log.exception("spool %s: cannot write", self.spool.path)
+            self._commit_handle = self._loop.call_later(1.0, self._commit) if self._loop else None
+
+    async def _run_source(self, source: Any) -> None:
+        try:
+            await source.run(self.emit)
+        except asyncio.CancelledError:
+            raise
+        except Exception as e:  # noqa: BLE001 - one broken source must not stop the others
+            log.exception("source %s failed", source.health.name)
+            source.health.errors += 1
+            source.health.set("down", f"{type(e).__name__}: {e}")
+
+    # -- status -----------------------------------------------------------------------------------
+
+    def watermark(self) -> float | None:
+        """Capture time up to which every contact has been emitted (live sources: now)."""
+        marks, finished = [], []
+        for s in self.sources:
+            if not hasattr(s, "watermark"):
+                marks.append(_time.time())
+            elif getattr(s, "finished", False):
+                if s.watermark is not None:
+                    finished.append(s.watermark)
+            elif s.watermark is None:
+                return None  # a replay that has not started says nothing yet
+            else:
+                marks.append(s.watermark)
+        if marks:
+            return min(marks)
+        return max(finished) if finished else None
+
+    def status_doc(self, status: str) -> dict[str, Any]:
+        s = self.sensor
+        doc: dict[str, Any] = {
+            "status": status, "sensor": s.id, "time": _time.time(), "stream": self.spool.stream,
+            "seq": self.spool.last_seq, "heartbeat_s": self.heartbeat_s, "contacts": self.contacts,
+            "spool": {"pending": len(self.spool), "dropped": self.spool.dropped},
+            "sources": [health_doc(src.health) for src in self.sources],
+        }
+        wm = self.watermark()
+        if wm is not None:
+            doc["watermark"] = wm
+        for key, value in (("lat", s.lat), ("lon", s.lon), ("alt_m", s.alt_m)):
+            if value is not None:
+                doc[key] = value
+        return doc
+
+    def will(self) -> Message:
+        return Message(self.status_topic, encode_doc({"status": "down", "sensor": self.sensor.id,
+                                                      "reason": "connection lost"}), retain=True)
+
+    async def _publish_status(self, conn: Connection, status: str) -> None:
+        await conn.publish(self.status_topic, encode_doc(self.status_doc(status)), retain=True)
+
+    # -- the service ------------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        """Ask the service to stop (thread-safe): spool written, "stopped" said, connection closed."""
+        loop, stop = self._loop, self._stop
+        if loop is not None and stop is not None:
+            loop.call_soon_threadsafe(stop.set)
+
+    def _on_link(self, state: str, detail: str) -> None:
+        self.link, self.link_detail = state, detail
+
+    async def run(self) -> None:
+        """Until stopped, or (``exit_at_end``) until the sources finished and everything was sent.
+
+        Raises :class:`~airwatch.bus.base.BusRefused` when the broker refuses the connection.
+        """
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        self._sources_done = asyncio.Event()
+        self.state = "up"
+        sources = [asyncio.create_task(self._run_source(s), name=f"source {s.health.name}") for s in self.sources]
+        watch = asyncio.create_task(self._watch_sources(sources))
+        link = asyncio.create_task(keep_connected(self.bus, self.client_id, self._session, will=self.will(),
+                                                  clean=False, on_state=self._on_link))
+        stopping = asyncio.create_task(self._stop.wait())
+        try:
+            done, _ = await asyncio.wait({link, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            if link in done:
+                link.result()
+            else:
+                for task in sources:
+                    task.cancel()
+                try:  # the session sees the stop and says "stopped"; an absent broker is not waited for
+                    await asyncio.wait_for(link, STOP_GRACE_S)
+                except (TimeoutError, asyncio.CancelledError):
+                    pass
+        finally:
+            for task in (*sources, watch, link, stopping):
+                task.cancel()
+            await asyncio.gather(*sources, watch, link, stopping, return_exceptions=True)
+            if self._commit_handle is not None:
+                self._commit_handle.cancel()
+                self._commit_handle = None
+            self.spool.commit()
+
+    async def _watch_sources(self, tasks: list[asyncio.Task[None]]) -> None:
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+        assert self._sources_done is not None
+        self._sources_done.set()
+
+    async def _session(self, conn: Connection) -> None:
+        assert self._stop is not None and self._sources_done is not None
+        self.spool.rewind()
+        await self._publish_status(conn, self.state)
+        tasks = {
+            asyncio.create_task(pump(conn, self.spool, WINDOW), name="pump"),
+            asyncio.create_task(self._heartbeat(conn), name="heartbeat"),
+            asyncio.create_task(_watch_link(conn), name="link"),
+        }
+        end = asyncio.create_task(self._end_of_stream(conn), name="end")
+        stopping = asyncio.create_task(self._stop.wait())
+        try:
+            done, _ = await asyncio.wait({*tasks, end, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            for task in done & tasks:
+                task.result()  # a broken link: BusUnavailable, and keep_connected reconnects
+            if stopping in done:
+                self.state = "stopped"
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(self._publish_status(conn, "stopped"), STOP_GRACE_S)
+                return
+            end.result()  # ended, and exit_at_end: everything sent and acknowledged
+        finally:
+            for task in (*tasks, end, stopping):
+                task.cancel()
+            await asyncio.gather(*tasks, end, stopping, return_exceptions=True)
+
+    async def _end_of_stream(self, conn: Connection) -> None:
+        """When the sources are done and the spool is empty: say "ended"; return if ``exit_at_end``."""
+        assert self._sources_done is not None
+        await self._sources_done.wait()
+        await drained(self.spool)
+        self.state = "ended"
+        await self._publish_status(conn, "ended")
+        log.info("sensor %s: end of stream after %d contacts (seq %d)", self.sensor.id, self.contacts,
+                 self.spool.last_seq)
+        if not self.exit_at_end:
+            await asyncio.Event().wait()  # stay connected until stopped
+
+    async def _heartbeat(self, conn: Connection) -> None:
+        while True:
+            await asyncio.sleep(self.heartbeat_s)
+            await self._publish_status(conn, self.state)
+
+
+async def _watch_link(conn: Connection) -> None:
+    """Raises when the connection drops (the sensor subscribes to nothing: no message comes)."""
+    async for _ in conn.messages():
+        pass
+
+
+def cli(args: Any) -> int:
+    """``airwatch sensor``: 0 when it stopped or ended cleanly, 1 when a source failed, 2 for bad
+    configuration or a broker that refuses the credentials or certificate."""
+    import sys
+
+    from airwatch.bus.base import BusRefused, run_until_signalled
+    from airwatch.bus.mqtt import MqttBus
+    from airwatch.config import load_settings
+
+    settings = load_settings(args.config)
+    if settings.mqtt is None:
+        print(f"airwatch sensor: {args.config} has no [mqtt] section: a sensor publishes to a broker "
+              "(airwatch monitor runs everything in one process without one)", file=sys.stderr)
+        return 2
+    if not settings.sources:
+        print(f"airwatch sensor: {args.config} has no [[sources]]", file=sys.stderr)
+        return 2
+    bus = MqttBus(settings.mqtt)
+    spool = None
+    if args.spool:
+        try:
+            spool = Spool(args.spool, topic_for=str, max_bytes=int(settings.mqtt.spool_max_mb * 1e6))
+        except Exception as e:  # noqa: BLE001
+            raise ConfigError(f"spool {args.spool}: cannot open: {e}") from None
+    service = SensorService(settings, bus, spool=spool, exit_at_end=args.exit_at_end, raw=args.raw)
+    try:
+        run_until_signalled(service)
+    except BusRefused as e:
+        print(f"airwatch sensor: {e}", file=sys.stderr)
+        return 2
+    finally:
+        service.spool.close()
+    failed = [s.health for s in service.sources if s.health.errors]
+    for h in failed:
+        print(f"airwatch sensor: source {h.name}: {h.detail}", file=sys.stderr)
+    print(f"airwatch sensor {settings.sensor.id}: {service.contacts} contacts, {len(service.spool)} waiting in "
+          f"the spool, {service.spool.dropped} dropped (spool full), stream {service.spool.stream} "
+          f"seq {service.spool.last_seq}", file=sys.stderr)
+    return 1 if failed else 0
