@@ -21,3 +21,13 @@ def captures() -> Path:
     if not CAPTURES.is_dir():
         pytest.skip(f"real captures not found at {CAPTURES} (set AIRWATCH_CAPTURES)")
     return CAPTURES
+
+
+@pytest.fixture(scope="session")
+def mosquitto(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """A real Mosquitto for the session, on a free port of 127.0.0.1 (fails clearly if not installed)."""
+    from bus_helpers import Broker
+
+    broker = Broker(tmp_path_factory.mktemp("mosquitto")).start()
+    yield broker
+    broker.stop()
