@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from rich.text import Text
 
 from airwatch.config import SensorSettings
-from airwatch.correlator.geo import bearing_deg, distance_m
-from airwatch.correlator.model import Alert, AlertType, Classification, Severity, Track, TrackKind, TrackStatus
+from airwatch.correlator.geo import WGS84, distance_m
+from airwatch.correlator.model import Alert, AlertType, Classification, Fix, Severity, Track, TrackKind, TrackStatus
 from airwatch.sinks.jsonl import plain
 
 GLYPH = {"drone": "◆", "drone_hidden": "▲", "operator": "×", "aircraft": "✈", "unknown": "·"}
@@ -84,11 +84,24 @@ def altitude(track: Track) -> tuple[str, float | None]:
     return "", None
 
 
+#: fix id -> (fix, sensor, range, bearing): a fix's range and bearing are asked for at every
+#: refresh (the threat order sorts on range) but change only with a new fix.
+_RANGE_BEARING: dict[int, tuple[Fix, SensorSettings, float, float]] = {}
+_RANGE_BEARING_MAX = 20_000
+
+
 def range_bearing(track: Track, sensor: SensorSettings | None) -> tuple[float | None, float | None]:
     fix = track.last_fix
     if fix is None or sensor is None or sensor.lat is None or sensor.lon is None:
         return None, None
-    return distance_m(sensor.lat, sensor.lon, fix.lat, fix.lon), bearing_deg(sensor.lat, sensor.lon, fix.lat, fix.lon)
+    known = _RANGE_BEARING.get(id(fix))
+    if known is not None and known[0] is fix and known[1] == sensor:
+        return known[2], known[3]
+    az, _, dist = WGS84.inv(sensor.lon, sensor.lat, fix.lon, fix.lat)  # distance_m and bearing_deg in one
+    if len(_RANGE_BEARING) >= _RANGE_BEARING_MAX:
+        _RANGE_BEARING.clear()
+    _RANGE_BEARING[id(fix)] = (fix, sensor, dist, az % 360.0)
+    return dist, az % 360.0
 
 
 def operator_distance(track: Track) -> float | None:
