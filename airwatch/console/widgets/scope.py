@@ -15,7 +15,8 @@ from textual.widget import Widget
 from airwatch.config import SensorSettings, Zone
 from airwatch.console import format as fmt
 from airwatch.correlator.geo import offset_m
-from airwatch.correlator.model import Classification, Track, TrackKind
+from airwatch.contact import GeoPoint
+from airwatch.correlator.model import Classification, Fix, Track, TrackKind
 
 RANGES_M = (250.0, 500.0, 1000.0, 2000.0, 5000.0, 10_000.0, 20_000.0, 50_000.0, 100_000.0)
 
@@ -90,6 +91,10 @@ class Scope(Widget):
         self.sensor: SensorSettings | None = None
         self.zones: tuple[Zone, ...] = ()
         self.selected: str | None = None
+        # Where each fix or point was drawn, for the view it was drawn in: tracks keep their
+        # fixes from one refresh to the next, so only new fixes need the geodesy.
+        self._projected_view: tuple[float, ...] = ()
+        self._projected: dict[int, tuple[object, int, int]] = {}
 
     @property
     def range_m(self) -> float:
@@ -133,6 +138,20 @@ class Scope(Widget):
             east, north = offset_m(lat0, lon0, lat, lon)
             return round(cx + 2 * east * scale), round(cy - north * scale)
 
+        view = (lat0, lon0, scale, cx, cy)
+        if view != self._projected_view:
+            self._projected_view, self._projected = view, {}
+        known: dict[int, tuple[object, int, int]] = self._projected
+        drawn: dict[int, tuple[object, int, int]] = {}
+
+        def at(point: Fix | GeoPoint) -> tuple[int, int]:
+            """xy() of a fix or point, remembered while it is on the scope (they are never changed)."""
+            cell = known.get(id(point))
+            if cell is None or cell[0] is not point:
+                cell = (point, *xy(point.lat, point.lon))
+            drawn[id(point)] = cell
+            return cell[1], cell[2]
+
         for r in (*self.rings, self.range_m):
             if r > self.range_m:
                 continue
@@ -149,26 +168,26 @@ class Scope(Widget):
             canvas.put(sx, sy, "+", STYLE["sensor"])
         for t in self.tracks:
             for f in list(t.trail)[:-1]:
-                x, y = xy(f.lat, f.lon)
+                x, y = at(f)
                 if canvas.blank(x, y):
                     canvas.put(x, y, ".", STYLE["trail"])
         for t in self.tracks:
             fix = t.last_fix
             if fix is None:
                 continue
-            x, y = xy(fix.lat, fix.lon)
+            x, y = at(fix)
             if t.operator is not None:
-                ox, oy = xy(t.operator.lat, t.operator.lon)
+                ox, oy = at(t.operator)
                 canvas.line(x, y, ox, oy, "·", STYLE["link"])
                 canvas.put(ox, oy, "×", STYLE["operator"])
             if t.home is not None:
-                hx, hy = xy(t.home.lat, t.home.lon)
+                hx, hy = at(t.home)
                 canvas.put(hx, hy, "⌂", STYLE["home"])
         for t in sorted(self.tracks, key=lambda t: t.track_id == self.selected):
             fix = t.last_fix
             if fix is None:
                 continue
-            x, y = xy(fix.lat, fix.lon)
+            x, y = at(fix)
             style = self._style(t)
             if t.track_id == self.selected:
                 style += " reverse"
@@ -176,6 +195,7 @@ class Scope(Widget):
             label = fmt.plain(fmt.identity(t))[:10]
             if all(canvas.blank(x + 2 + i, y) for i in range(len(label))):
                 canvas.text(x + 2, y, label, STYLE["label"])
+        self._projected = drawn
         canvas.text(cx, 0, "N", STYLE["north"])
         canvas.text(0, height - 1, f"R {fmt.metres(self.range_m)}" + (" follow" if self.follow else ""), "dim")
         return canvas.render()
