@@ -12,6 +12,7 @@ from textual.binding import Binding
 from textual.widgets import DataTable
 
 from airwatch.console import format as fmt
+from airwatch.console.widgets.cell_cache import CellCache
 from airwatch.console.widgets.contact_table import RankedText
 from airwatch.correlator.model import Alert
 
@@ -21,7 +22,7 @@ COLUMNS = (("time", "TIME", 8), ("sev", "SEV", 8), ("type", "TYPE", 11), ("subje
 MAX_ROWS = 2000  # acknowledged alerts beyond this many rows leave the screen (storage keeps them)
 
 
-class AlertLog(DataTable):
+class AlertLog(CellCache, DataTable):
     BINDINGS = [
         Binding("j", "cursor_down", "Down", show=False),
         Binding("k", "cursor_up", "Up", show=False),

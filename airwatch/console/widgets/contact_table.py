@@ -16,6 +16,7 @@ from textual.widgets import DataTable
 
 from airwatch.config import SensorSettings
 from airwatch.console import format as fmt
+from airwatch.console.widgets.cell_cache import CellCache
 from airwatch.correlator.model import Track, TrackStatus
 
 #: key, label, width, minimum table width at which the column shows
@@ -41,7 +42,7 @@ class _Row:
     plain: dict[str, str]
 
 
-class ContactTable(DataTable):
+class ContactTable(CellCache, DataTable):
     BINDINGS = [
         Binding("j", "cursor_down", "Down", show=False),
         Binding("k", "cursor_up", "Up", show=False),
