@@ -32,7 +32,7 @@ from airwatch.sources.health import SourceHealth
 DEFAULT_CENTRE = (46.2044, 6.1432, 420.0)  # lat, lon, ground height (WGS-84 m)
 M_PER_DEG = 111_320.0
 TICK_S = 0.05  # the worker wakes this often and sends what is due
-BATCH = 200  # contacts processed per lock hold
+BATCH = 100  # contacts processed per lock hold
 
 
 @dataclass(slots=True)
@@ -71,7 +71,15 @@ class SyntheticFeed:
         self.keeper = PictureKeeper(self.correlator)
         self.health = SourceHealth(name="synthetic", kind="synthetic", sensor_id=s.id)
         self.objects = _layout(drones, aircraft, signatures, random.Random(seed))
+        for obj in self.objects:
+            if obj.kind == "rid":
+                lat, lon = self._latlon(obj.north0 + 30.0, obj.east0 - 20.0)
+                obj.operator = GeoPoint(lat, lon, self.ground_m + 1.5, "takeoff")
+        self.health.set("ok", f"{len(self.objects):,} synthetic objects")
+        self._order: list[_Object] | None = None  # by when in each period they send
+        self._start, self._next, self._cycle = 0.0, 0, 0
         self._lock = threading.Lock()
+        self._wanted = threading.Event()  # the console is waiting for the lock
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.error: str | None = None
@@ -115,11 +123,6 @@ class SyntheticFeed:
     # -- the worker --------------------------------------------------------------------------
 
     def start(self) -> None:
-        for obj in self.objects:
-            if obj.operator is None and obj.kind == "rid":
-                lat, lon = self._latlon(obj.north0 + 30.0, obj.east0 - 20.0)
-                obj.operator = GeoPoint(lat, lon, self.ground_m + 1.5, "takeoff")
-        self.health.set("ok", f"{len(self.objects):,} synthetic objects")
         self._thread = threading.Thread(target=self._run, name="airwatch-synthetic", daemon=True)
         self._thread.start()
 
@@ -143,37 +146,49 @@ class SyntheticFeed:
             self.cpu_s = _time.thread_time()
 
     def _loop(self) -> None:
-        period = 1.0 / self.rate_hz
-        objects = sorted(self.objects, key=lambda o: o.offset)
-        n = len(objects)
         start = self.clock()
-        i = 0  # next object due
-        cycle = 0  # completed passes over every object
         while not self._stop.is_set():
             now = self.clock()
             if self.duration_s is not None and now - start >= self.duration_s:
                 break
-            due: list[_Object] = []
-            while n and start + (cycle + objects[i].offset) * period <= now:
-                due.append(objects[i])
-                i += 1
-                if i == n:
-                    i, cycle = 0, cycle + 1
-            for k in range(0, len(due), BATCH):
-                with self._lock:
-                    for obj in due[k:k + BATCH]:
-                        self.keeper.note(self.correlator.process(self.contact(obj, now)))
-                self.health.count(len(due[k:k + BATCH]), len(due[k:k + BATCH]), now)
-            self.sent += len(due)
-            with self._lock:  # age tracks and run the once-a-second rules even when nothing was due
-                self.keeper.note(self.correlator.advance(now))
+            self.advance_to(now)
             self.cpu_s = _time.thread_time()
             self._stop.wait(TICK_S)
+
+    def advance_to(self, now: float) -> int:
+        """Send every contact due by ``now`` through the correlator; how many were sent.
+
+        The worker calls it every ``TICK_S``; a test or benchmark can call it instead of
+        starting the worker, with a clock of its own.
+        """
+        if self._order is None:
+            self._order = sorted(self.objects, key=lambda o: o.offset)
+            self._start, self._next, self._cycle = now, 0, 0
+        objects, n, period = self._order, len(self._order), 1.0 / self.rate_hz
+        due: list[_Object] = []
+        while n and self._start + (self._cycle + objects[self._next].offset) * period <= now:
+            due.append(objects[self._next])
+            self._next += 1
+            if self._next == n:
+                self._next, self._cycle = 0, self._cycle + 1
+        for k in range(0, len(due), BATCH):
+            if self._wanted.is_set():
+                _time.sleep(0.001)  # a lock is not fair: let the console take its picture first
+            with self._lock:
+                for obj in due[k:k + BATCH]:
+                    self.keeper.note(self.correlator.process(self.contact(obj, now)))
+            self.health.count(len(due[k:k + BATCH]), len(due[k:k + BATCH]), now)
+        self.sent += len(due)
+        with self._lock:  # age tracks and run the once-a-second rules even when nothing was due
+            self.keeper.note(self.correlator.advance(now))
+        return len(due)
 
     # -- what the console calls --------------------------------------------------------------
 
     def picture(self) -> Picture:
+        self._wanted.set()
         with self._lock:
+            self._wanted.clear()
             tracks, alerts = self.keeper.collect()
             now = self.correlator.now
             version = self.keeper.version
