@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 import time as _time
 from collections import Counter
 from collections.abc import Callable
@@ -109,6 +110,7 @@ class CorrelateService:
         self._positions: dict[str, tuple[float | None, float | None, float | None]] = {}
         self._last_store = clock()
         self._complaints = 0
+        self.ready = threading.Event()  # set once subscribed (from any thread: the monitor waits on it)
         self._done: asyncio.Event | None = None
         self._stop: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -191,7 +193,7 @@ class CorrelateService:
             self.contacts += 1
             self._after(step)
         if self.correlator.now is not None and not self.merge.waiting():
-            wm = self.merge.watermark()
+            wm = self.merge.watermark(self.clock())
             if wm is not None and wm > self.correlator.now:
                 self._after(self.correlator.advance(wm))
 
@@ -310,6 +312,7 @@ class CorrelateService:
         assert self._stop is not None and self._done is not None
         t = self.topics
         await conn.subscribe(t.all_contacts, t.all_status, t.acks)
+        self.ready.set()
         self.outbox.rewind()
         self.outbox.put(t.correlator_status, encode_doc(self.status_doc("up")), retain=True)
         tasks = {asyncio.create_task(pump(conn, self.outbox)), asyncio.create_task(self._read(conn))}

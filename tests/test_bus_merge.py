@@ -52,16 +52,18 @@ def test_a_contact_waits_at_most_max_hold():
 
 
 def test_heartbeat_watermark_frees_the_others_and_down_or_ended_sensors_stop_holding():
-    m = TimeMerge(max_hold=100.0, expected=["A", "B", "C"])
-    m.add("A", "a", [(1, c(10.0))], now=0.0)
-    m.stream("B").on_status({"status": "up", "stream": "b", "seq": 0, "watermark": 20.0}, now=0.0)
-    assert m.release(now=0.0) == []  # C, configured, not heard
+    m = TimeMerge(max_hold=100.0, expected=["A", "B", "C", "D"])
+    m.add("A", "a", [(1, c(10.0))], now=95.0)
+    m.stream("B").on_status({"status": "up", "stream": "b", "seq": 0, "watermark": 20.0}, now=95.0)
+    m.stream("D").on_status({"status": "stopped", "stream": "d", "seq": 0}, now=95.0)  # stopped: no longer holds
+    assert m.release(now=95.0) == []  # C, configured, not heard
     m.stream("C").on_status({"status": "down", "reason": "connection lost"}, now=0.0)
-    assert times(m.release(now=0.0)) == [("A", 10.0)]
-    m.add("A", "a", [(2, c(30.0))], now=0.0)
-    assert m.release(now=0.0) == []  # B's watermark is 20
-    m.stream("B").on_status({"status": "ended", "stream": "b", "seq": 0}, now=0.0)
-    assert times(m.release(now=0.0)) == [("A", 30.0)]
+    assert m.release(now=99.0) == []  # a will holds max_hold longer (a broker restart sends them all)
+    assert times(m.release(now=100.5)) == [("A", 10.0)]
+    m.add("A", "a", [(2, c(30.0))], now=100.5)
+    assert m.release(now=100.5) == []  # B's watermark is 20
+    m.stream("B").on_status({"status": "ended", "stream": "b", "seq": 0}, now=100.5)
+    assert times(m.release(now=100.5)) == [("A", 30.0)]
 
 
 def test_a_heartbeat_counts_only_once_its_contacts_arrived():
@@ -71,7 +73,7 @@ def test_a_heartbeat_counts_only_once_its_contacts_arrived():
     assert m.release(now=0.0) == []  # B says "up to seq 2", but 1 and 2 have not come
     m.add("B", "b", [(1, c(5.0, "B")), (2, c(6.0, "B"))], now=0.0)
     assert times(m.release(now=0.0)) == [("B", 5.0), ("B", 6.0), ("A", 10.0)]
-    assert m.watermark() == 10.0  # A's latest; B's heartbeat says 20
+    assert m.watermark(now=0.0) == 10.0  # A's latest; B's heartbeat says 20
 
 
 def test_end_of_stream_waits_for_its_last_contacts():

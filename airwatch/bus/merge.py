@@ -14,8 +14,8 @@ Per sensor (:class:`SensorStream`):
 
 Across sensors (:class:`TimeMerge`): the earliest waiting contact is released once every other
 sensor that is up (or configured and not yet heard) has a watermark at or beyond its time, or when
-it has waited ``max_hold`` wall seconds.  A sensor whose stream ended, that stopped, or whose last
-will says it is down, no longer holds the others back.  Ties in time go to the sensor first in
+it has waited ``max_hold`` wall seconds.  A sensor whose stream ended or that stopped no longer
+holds the others back, nor does one whose last will said it is down, ``max_hold`` after that.  Ties in time go to the sensor first in
 ``[[sensors]]`` order (then first heard), which is how ``airwatch replay`` orders its inputs.
 With every stream complete, the result is the order ``airwatch replay`` gives the same inputs.
 """
@@ -59,15 +59,21 @@ class SensorStream:
     mark: tuple[int, float] | None = None  # heartbeat watermark waiting for its sequence number
     end_seq: int | None = None
     end_at: float | None = None  # wall time the end of the stream was announced
+    down_at: float | None = None  # wall time the last will said "down"
     status: dict[str, Any] = field(default_factory=dict)  # the last status document
     position: SensorSettings | None = None
     counts: StreamCounts = field(default_factory=StreamCounts)
 
-    @property
-    def holding(self) -> bool:
-        """Does this stream hold the others back (it may still send something earlier)?"""
+    def holding(self, now: float, max_hold: float) -> bool:
+        """Does this stream hold the others back (it may still send something earlier)?
+
+        A sensor whose last will said "down" holds them ``max_hold`` longer: a broker restart
+        sends every client's will, and the sensors are back a moment later.
+        """
         if self.state in HOLDING:
             return True
+        if self.state == "down":
+            return self.down_at is not None and now - self.down_at < max_hold
         return self.state == "ended" and not self.complete
 
     @property
@@ -156,6 +162,8 @@ class SensorStream:
         stream = doc.get("stream")
         if isinstance(stream, str) and stream and stream != self.stream and status != "down":
             self._new_stream(stream)
+        if status == "down" and self.state != "down":
+            self.down_at = now
         self.state = status
         self.status = doc
         seq = doc.get("seq")
@@ -207,6 +215,7 @@ class TimeMerge:
             s.expire(now, 0.0 if force else self.max_hold)
         out: list[Contact] = []
         max_hold = self.max_hold
+        holding = [s for s in streams if s.holding(now, 0.0 if force else max_hold)]
         while True:
             best = None
             for s in streams:
@@ -218,8 +227,8 @@ class TimeMerge:
             t = contact.time
             if not force and now - arrived < max_hold:
                 blocked = False
-                for r in streams:
-                    if r is best or r.queue or not r.holding:
+                for r in holding:
+                    if r is best or r.queue:
                         continue
                     if r.watermark > t or (r.watermark == t and r.order > best.order):
                         continue
@@ -232,9 +241,9 @@ class TimeMerge:
             out.append(contact)
         return out
 
-    def watermark(self) -> float | None:
+    def watermark(self, now: float) -> float | None:
         """The time before which nothing more can come (``None``: unknown)."""
-        marks = [s.watermark for s in self.streams.values() if s.holding or s.queue]
+        marks = [s.watermark for s in self.streams.values() if s.queue or s.holding(now, self.max_hold)]
         if not marks:
             return None
         low = min(marks)
