@@ -16,9 +16,9 @@ from airwatch.console.widgets.cell_cache import CellCache
 from airwatch.console.widgets.contact_table import RankedText
 from airwatch.correlator.model import Alert
 
-#: key, label, width (None: as wide as the content)
+#: key, label, width (fixed: a width that followed the content would depend on when rows arrived)
 COLUMNS = (("time", "TIME", 8), ("sev", "SEV", 8), ("type", "TYPE", 11), ("subject", "SUBJECT", 22),
-           ("count", "×", 4), ("ack", "ACK", 17), ("message", "EVIDENCE", None))
+           ("count", "×", 4), ("ack", "ACK", 17), ("message", "EVIDENCE", 110))
 MAX_ROWS = 2000  # acknowledged alerts beyond this many rows leave the screen (storage keeps them)
 
 
