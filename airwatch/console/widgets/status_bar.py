@@ -55,5 +55,8 @@ class StatusBar(Static):
     current = Text("")  # what the bar shows (tests read it)
 
     def show(self, picture: Picture, alarm: Alarm, unacked: int, wall: float | None = None) -> None:
-        self.current = status_text(picture, alarm, unacked, wall)
-        self.update(self.current)
+        text = status_text(picture, alarm, unacked, wall)
+        if text == self.current:
+            return
+        self.current = text
+        self.update(text, layout=False)  # one line, always: no need to lay the whole screen out again
