@@ -95,6 +95,9 @@ class Scope(Widget):
         # fixes from one refresh to the next, so only new fixes need the geodesy.
         self._projected_view: tuple[float, ...] = ()
         self._projected: dict[int, tuple[object, int, int]] = {}
+        # track id -> (track, its trail's fixes by id with their cells, the trail's cells, label), for
+        # the same view: a track that did not change since the last frame draws from here.
+        self._trails: dict[str, tuple[Track, dict[int, tuple[object, int, int]], frozenset[tuple[int, int]], str]] = {}
 
     @property
     def range_m(self) -> float:
@@ -140,7 +143,7 @@ class Scope(Widget):
 
         view = (lat0, lon0, scale, cx, cy)
         if view != self._projected_view:
-            self._projected_view, self._projected = view, {}
+            self._projected_view, self._projected, self._trails = view, {}, {}
         known: dict[int, tuple[object, int, int]] = self._projected
         drawn: dict[int, tuple[object, int, int]] = {}
 
@@ -166,11 +169,28 @@ class Scope(Widget):
         if self.sensor is not None and self.sensor.lat is not None and self.sensor.lon is not None:
             sx, sy = xy(self.sensor.lat, self.sensor.lon)
             canvas.put(sx, sy, "+", STYLE["sensor"])
+        # Trails: every trail dot goes on a blank cell, whatever the order, so each track's cells
+        # are kept while the track is the same object and the union is drawn once.
+        old_trails, trails = self._trails, {}
+        trail_cells: set[tuple[int, int]] = set()
         for t in self.tracks:
-            for f in list(t.trail)[:-1]:
-                x, y = at(f)
-                if canvas.blank(x, y):
-                    canvas.put(x, y, ".", STYLE["trail"])
+            entry = old_trails.get(t.track_id)
+            if entry is None or entry[0] is not t:
+                before = entry[1] if entry is not None else {}
+                fixes: dict[int, tuple[object, int, int]] = {}
+                for f in list(t.trail)[:-1]:
+                    cell = before.get(id(f)) or known.get(id(f))
+                    if cell is None or cell[0] is not f:
+                        cell = (f, *xy(f.lat, f.lon))
+                    fixes[id(f)] = cell
+                entry = (t, fixes, frozenset((c[1], c[2]) for c in fixes.values()),
+                         fmt.plain(fmt.identity(t))[:10])
+            trails[t.track_id] = entry
+            trail_cells |= entry[2]
+        self._trails = trails
+        for x, y in trail_cells:
+            if canvas.blank(x, y):
+                canvas.put(x, y, ".", STYLE["trail"])
         for t in self.tracks:
             fix = t.last_fix
             if fix is None:
@@ -192,7 +212,7 @@ class Scope(Widget):
             if t.track_id == self.selected:
                 style += " reverse"
             canvas.put(x, y, fmt.glyph(t), style)
-            label = fmt.plain(fmt.identity(t))[:10]
+            label = trails[t.track_id][3]
             if all(canvas.blank(x + 2 + i, y) for i in range(len(label))):
                 canvas.text(x + 2, y, label, STYLE["label"])
         self._projected = drawn
