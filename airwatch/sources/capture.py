@@ -28,6 +28,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 from airwatch.contact import Contact
@@ -59,6 +60,22 @@ class DeviceError(Exception):
 
 class Stopped(Exception):
     """Raised inside the capture thread when the source was cancelled."""
+
+
+CAP_NET_ADMIN = 12
+CAP_NET_RAW = 13
+
+
+def capabilities(status: str = "/proc/self/status") -> set[int] | None:
+    """This process's effective capabilities (numbers), None where they cannot be read."""
+    try:
+        for line in Path(status).read_text().splitlines():
+            if line.startswith("CapEff:"):
+                mask = int(line.split()[1], 16)
+                return {bit for bit in range(64) if mask >> bit & 1}
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
 
 
 def os_error_text(e: OSError) -> str:
