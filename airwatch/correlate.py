@@ -7,11 +7,12 @@ as ``airwatch replay`` (:class:`airwatch.replay._Sink`).  A drone heard by two s
 track; each sensor's position comes from ``[[sensors]]`` in this config, else from the position
 in the sensor's own status.  It publishes:
 
-* ``{prefix}/tracks/{id}``: each track's state, retained, at most once a second per track; an
-  empty retained payload when the track ends (or was merged into another);
-* ``{prefix}/alerts``: ``raised``, ``updated`` (repeats folded, severity raised; at most once a
-  second) and ``acknowledged`` events, and ``{prefix}/state/alerts`` (retained) with the most recent
-  alerts for a console that joins later;
+* ``{prefix}/tracks/{id}``: each track's state (its last 16 fixes of trail), retained, QoS 0, at
+  most once a second per track; an empty retained payload (QoS 1) when the track ends or was
+  merged into another;
+* ``{prefix}/alerts``: ``raised``, ``updated`` (severity or evidence changed) and ``acknowledged``
+  events, and ``{prefix}/state/alerts`` (retained, at most once a second) with the most recent
+  alerts and their repeat counts, for a console that joins later;
 * ``{prefix}/correlator/status``: retained, with a last will.
 
 Acknowledgements published on ``{prefix}/acks`` are applied (in memory and in storage) and the
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
 import logging
 import threading
 import time as _time
@@ -54,7 +56,9 @@ MAX_HOLD_S = 0.1  # live default: how long a contact waits for the other sensors
 PUBLISH_EVERY_S = 1.0  # tracks and alert updates at most this often
 TICK_S = 0.02  # how often held contacts are looked at
 STORE_EVERY_S = 2.0  # storage is flushed at least this often when contacts trickle in
-ALERT_STATE = 500  # alerts kept in the retained alert state
+ALERT_STATE = 200  # alerts kept in the retained alert state
+TRAIL = 16  # fixes of trail in a published track (the console draws 16)
+TRACKS_PER_TICK = 20  # track states encoded per tick at most (1,000 a second)
 STOP_GRACE_S = 3.0
 
 
@@ -103,8 +107,11 @@ class CorrelateService:
         self.errors = 0  # contacts the correlator failed on (a bug; logged with the contact)
         self.link = "down"
         self.link_detail = ""
-        self._dirty: set[str] = set()
+        self._dirty: set[str] = set()  # tracks changed and not yet published
+        self._due: list[tuple[float, str]] = []  # (when, track id): a heap of tracks to publish
+        self._last_published: dict[str, float] = {}  # track id -> wall time of its last state
         self._raised: set[str] = set()
+        self._published: dict[str, tuple[Any, str]] = {}  # alert id -> (severity, message) last published
         self._alert_state_dirty = False
         self._ended: list[Track] = []
         self._positions: dict[str, tuple[float | None, float | None, float | None]] = {}
@@ -203,7 +210,7 @@ class CorrelateService:
             self._dirty.discard(old)
             self.outbox.put(self.topics.track(old), b"", retain=True)
         if step.track is not None:
-            self._dirty.add(step.track.track_id)
+            self._changed(step.track.track_id)
         for alert in step.alerts:
             self.outbox.put(self.topics.alerts, encode_alert_event("raised", alert))
             self._raised.add(alert.alert_id)
@@ -211,25 +218,58 @@ class CorrelateService:
         for track in step.ended:
             self._ended.append(track)
             self._dirty.discard(track.track_id)
+            self._last_published.pop(track.track_id, None)
             self.outbox.put(self.topics.track(track.track_id), b"", retain=True)
         if self.on_step is not None:
             self.on_step(step)
 
-    def publish_changes(self) -> None:
-        """Tracks that changed and alerts that were updated since the last call, to the outbox."""
+    def _changed(self, track_id: str) -> None:
+        if track_id not in self._dirty:
+            self._dirty.add(track_id)
+            last = self._last_published.get(track_id)
+            when = self.clock() if last is None else last + self.publish_every_s
+            heapq.heappush(self._due, (when, track_id))
+
+    def publish_tracks(self, budget: int | None = None) -> None:
+        """Tracks whose turn has come (at most one state a second each), ``budget`` at most."""
+        now = self.clock()
         tracks = self.correlator.table.tracks
-        for track_id in self._dirty:
+        due = self._due
+        n = 0
+        while due and (due[0][0] <= now or budget is None) and (budget is None or n < budget):
+            _, track_id = heapq.heappop(due)
+            if track_id not in self._dirty:
+                continue
+            self._dirty.discard(track_id)
             track = tracks.get(track_id)
             if track is not None:
-                self.outbox.put(self.topics.track(track_id), encode_track(track), retain=True)
-        self._dirty = set()
+                self.outbox.put(self.topics.track(track_id), encode_track(track, TRAIL), retain=True, qos=0)
+                self._last_published[track_id] = now
+                n += 1
+
+    def publish_changes(self) -> None:
+        """Every changed track now, and the alerts updated since the last call, to the outbox."""
+        self.publish_tracks()
+        self.publish_alerts()
+
+    def publish_alerts(self) -> None:
         manager = self.correlator.manager
         changed, manager.changed = manager.changed or set(), set()
         for alert_id in changed - self._raised:
             alert = manager.alerts.get(alert_id)
-            if alert is not None:
+            if alert is None:
+                continue
+            self._alert_state_dirty = True  # repeats (count, last_time) ride on the retained alert state
+            seen = (alert.severity, alert.message)
+            if self._published.get(alert_id) != seen:
+                self._published[alert_id] = seen
                 self.outbox.put(self.topics.alerts, encode_alert_event("updated", alert))
-                self._alert_state_dirty = True
+        for alert_id in self._raised:
+            alert = manager.alerts.get(alert_id)
+            if alert is not None:
+                self._published[alert_id] = (alert.severity, alert.message)
+        while len(self._published) > len(manager.alerts) + 1000:  # forget alerts the manager forgot
+            self._published.pop(next(iter(self._published)))
         self._raised = set()
         if self._alert_state_dirty:
             recent = list(manager.alerts.values())[-ALERT_STATE:]
@@ -298,9 +338,10 @@ class CorrelateService:
             await asyncio.sleep(TICK_S)
             now = self.clock()
             self.advance()
+            self.publish_tracks(TRACKS_PER_TICK)  # spread over the second, not all at once
             if now - last_publish >= self.publish_every_s:
                 last_publish = now
-                self.publish_changes()
+                self.publish_alerts()
                 if now - self._last_store >= STORE_EVERY_S and self.sink.pending:
                     self.sink.flush()
                     self._last_store = now

@@ -96,6 +96,7 @@ class Outgoing:
     payload: bytes
     retain: bool = False
     keys: Any = None
+    qos: int = 1  # 0 for state refreshed often (track positions): done once written
 
 
 class Outbox:
@@ -113,12 +114,12 @@ class Outbox:
         self.ready = asyncio.Event()
         self.dropped = 0
 
-    def put(self, topic: str, payload: bytes, retain: bool = False) -> None:
+    def put(self, topic: str, payload: bytes, retain: bool = False, qos: int = 1) -> None:
         if len(self._queue) >= self.limit:
             self._queue.popleft()
             self._sent = max(0, self._sent - 1)
             self.dropped += 1
-        self._queue.append(Outgoing(topic, payload, retain))
+        self._queue.append(Outgoing(topic, payload, retain, qos=qos))
         self.ready.set()
 
     def take(self, n: int) -> list[Outgoing]:
@@ -174,7 +175,7 @@ async def pump(conn: Connection, outbox: Source, window: int = 32, stats: PumpSt
     failure: list[BaseException] = []
 
     async def send(msg: Outgoing) -> None:
-        await conn.publish(msg.topic, msg.payload, qos=1, retain=msg.retain)
+        await conn.publish(msg.topic, msg.payload, qos=msg.qos, retain=msg.retain)
         outbox.done(msg)
         if stats is not None:
             stats.acked += 1
