@@ -138,14 +138,25 @@ class ChannelHopper:
         self.problem: str | None = None
         self.dropped: list[int] = []
         self._failures: Counter[int] = Counter()
+        self._primed: int | None = None
+
+    async def start(self) -> bool | None:
+        """Tune to the plan's first channel before the capture starts (so its contacts carry a
+        channel); :meth:`run` then begins by dwelling there.  As :meth:`tune`."""
+        first = self.plan.channels[:1]
+        if not first:
+            return False
+        result = await self.tune(first[0])
+        self._primed = first[0] if result else None
+        return result
 
     async def run(self) -> None:
         """Hop until cancelled; returns early when hopping is off or impossible."""
         plan = self.plan
+        primed, self._primed = self._primed, None
         if not self.hop:
-            first = plan.channels[:1]
-            if first:
-                await self.tune(first[0])
+            if primed is None:
+                await self.start()
             return
         while True:
             cycle = plan.cycle()
@@ -157,7 +168,8 @@ class ChannelHopper:
             for hop in cycle:
                 if hop.channel in self.dropped:
                     continue
-                result = await self.tune(hop.channel)
+                result = True if hop.channel == primed else await self.tune(hop.channel)
+                primed = None
                 if result is None:  # iw is missing
                     return
                 if result:

@@ -156,6 +156,7 @@ class WifiCapture(LiveCapture):
         self.waiting(f"opening {self.interface}")
         self.hopper = ChannelHopper(self.interface, self.plan, hop=self.source.hop, runner=self.runner,
                                     sleep=self.hop_sleep, on_change=self._tuned)  # type: ignore[arg-type]
+        await self.hopper.start()  # on the first channel before the first frame
         hopping = asyncio.create_task(self.hopper.run(), name=f"{self.interface} channel hopper")
         try:
             await self.in_thread(self._capture)
