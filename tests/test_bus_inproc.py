@@ -130,3 +130,34 @@ async def test_malformed_messages_are_counted_and_never_stop_the_correlator(capl
     assert result.contacts == 1 and result.malformed == 8
     assert "malformed message on airwatch/v1/sensors/A/contacts/adsb" in caplog.text
     assert len(huge) > 16 << 20 and "larger than" in caplog.text
+
+
+def test_local_site_runs_sensor_and_correlator_for_the_console_without_a_broker(tmp_path):
+    from airwatch.bus.local import LocalSite
+    from airwatch.storage import Store
+    from bus_helpers import wait_for
+
+    settings = settings_from_dict({"sensor": {"id": "laptop", **SITE}, "zones": [ZONE],
+                                   "sources": [{"type": "replay", "inputs": [f"{SCENARIO}.pcapng",
+                                                                              f"{SCENARIO}.adsb.csv"]}]})
+    store = Store(f"sqlite:///{tmp_path / 'site.db'}")
+    site = LocalSite(settings, store=store)
+    feed = site.feed()
+    site.start()
+    feed.start()
+    try:
+        pic = wait_for(lambda: (p := feed.picture()).alerts and {h.name: h for h in p.sources}.get("sensor laptop")
+                       and p.sources[-1].status == "stopped" and len(p.alerts) >= 6 and p,
+                       what="the replayed stream's alerts in the console's picture")
+        assert pic.mode == "live" and pic.tracks and pic.sensors["laptop"].lat == SITE["lat"]
+        assert {a.type.value for a in pic.alerts} >= {"non_cooperative", "geofence", "proximity", "emergency"}
+        alert = pic.alerts[0]
+        feed.acknowledge(alert.alert_id, "operator")
+        wait_for(lambda: site.correlate.correlator.manager.alerts[alert.alert_id].acknowledged,
+                 what="the correlator to apply the acknowledgement")
+    finally:
+        feed.stop()
+        site.stop()
+    assert any(a.acknowledged_by == "operator" for a in store.alerts())
+    assert site.error is None
+    store.close()
