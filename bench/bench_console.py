@@ -220,7 +220,7 @@ def run_tmux(kind: str, args: argparse.Namespace) -> dict[str, Any]:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", kind, "--child-out", str(out),
            "--seconds", str(args.seconds), "--warmup", str(args.warmup), "--drones", str(args.drones),
            "--aircraft", str(args.aircraft), "--signatures", str(args.signatures)]
-    shell = f"cd {shlex.quote(os.getcwd())} && {shlex.join(cmd)} 2> {shlex.quote(str(work / 'stderr'))}"
+    shell = f"cd {shlex.quote(os.getcwd())} && {shlex.join(cmd)}"  # Textual draws on stderr: keep it the pane
     session = f"bench-{os.getpid()}-{kind}"
     subprocess.run([*tmux, "new-session", "-d", "-x", str(SIZE[0]), "-y", str(SIZE[1]), "-s", session, shell],
                    check=True, env={**os.environ, "TERM": "xterm-256color"})
@@ -240,8 +240,8 @@ def run_tmux(kind: str, args: argparse.Namespace) -> dict[str, Any]:
             time.sleep(0.05)
         t1, s1 = time.perf_counter(), proc_cpu(server)
         if not out.exists():
-            err = (work / "stderr").read_text() if (work / "stderr").exists() else ""
-            raise RuntimeError(f"the {kind} in tmux gave no result:\n{err[-2000:]}")
+            err = Path(str(out) + ".err")
+            raise RuntimeError(f"the {kind} in tmux gave no result:\n{err.read_text()[-2000:] if err.exists() else ''}")
         result = json.loads(out.read_text())
         result["tmux_server"] = (s1 - s0) / (t1 - t0)
         result["screen_ok"] = ("CLASS" in screen) if kind == "console" else ("ID / NAME" in screen)
@@ -282,7 +282,13 @@ def main() -> None:
     ap.add_argument("--child-out", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        asyncio.run(run_child(args.child, args))
+        try:
+            asyncio.run(run_child(args.child, args))
+        except BaseException:
+            import traceback
+
+            Path(args.child_out + ".err").write_text(traceback.format_exc())
+            raise
         return
     kinds = ["console"] + ([] if args.no_reference else ["naive"])
     names = {"console": "airwatch console (keyed rows, dirty cells)",
@@ -291,7 +297,8 @@ def main() -> None:
     print(f"{tracks:,} tracks ({args.drones:,} Remote ID drones, {args.aircraft} ADS-B aircraft, "
           f"{args.signatures} Wi-Fi signature drones), each heard once a second; {SIZE[0]}x{SIZE[1]}, "
           f"4 Hz refresh; {args.warmup:.0f} s warm-up, {args.seconds:.0f} s measured per app; "
-          f"{os.cpu_count()} cores", flush=True)
+          f"{os.cpu_count()} cores; load average {os.getloadavg()[0]:.2f} (a shared machine: other work takes CPU too)",
+          flush=True)
     headless = [(names[k], asyncio.run(run_headless(k, args))) for k in kinds]
     r = headless[0][1]
     print(f"picture: {r['tracks']:,} tracks, {r['alerts']:,} alerts, {r['contacts']:,.0f} contacts/s into the "
@@ -304,6 +311,7 @@ def main() -> None:
         real = [(names[k], run_tmux(k, args)) for k in kinds]
         table("real terminal (tmux 200x60; other = Textual's input and writer threads; tmux = the tmux server)",
               real, True)
+    print(f"load average at the end: {os.getloadavg()[0]:.2f}")
     print("\nUI CPU: the event loop's thread, share of one core (target: under 50 % at 4 Hz).  refresh ms: one "
           "refresh handler call;\nUI ms/refresh adds Textual's layout and rendering.  worker: the feed's "
           "correlator thread.  process: all threads.")
