@@ -116,7 +116,7 @@ GOOD = b'{"time":1.0,"transport":"adsb","seq":1}'
     (b'{"v":1,"stream":"s","contacts":[{"time":1.0,"transport":"adsb"}]}', "seq"),
     (b'{"v":1,"stream":"s","contacts":[{"time":"noon","transport":"adsb","seq":1}]}', "expected a number"),
     (b'{"v":1,"stream":"s","contacts":[{"time":1.0,"transport":"carrier pigeon","seq":1}]}', "not a Transport"),
-    (b'{"v":1,"stream":"s","contacts":[{"transport":"adsb","seq":1}]}', "time is missing"),
+    (b'{"v":1,"stream":"s","contacts":[{"transport":"adsb","seq":1}]}', "time: is missing"),
     (b'{"v":1,"stream":"s","contacts":[{"time":1.0,"transport":"adsb","seq":1,"location":{"lat":91.0}}]}',
      "out of range"),
     (b'{"v":1,"stream":"s","contacts":[{"time":1.0,"transport":"adsb","seq":1,"raw":"***"}]}', "base64"),

@@ -222,8 +222,7 @@ class Codec:
         self.cls = cls
         hints = typing.get_type_hints(cls)
         self._plan: list[tuple[str, Any, Enc]] = []
-        self._readers: dict[str, Dec] = {}
-        self._specs: dict[str, tuple[int, Any, bool]] = {}  # the decoding fast path, see decode()
+        self._specs: dict[str, tuple[int, Any, bool]] = {}  # how decode() checks each field
         self._required: list[str] = []
         for f in dataclasses.fields(cls):
             factory = None if f.default_factory is dataclasses.MISSING else f.default_factory
@@ -236,57 +235,10 @@ class Codec:
                 default = _REQUIRED
                 self._required.append(f.name)
             self._plan.append((f.name, default, enc))
-            self._readers[f.name] = dec
             self._specs[f.name] = _spec(hints[f.name], cls, f.name, dec)
-
         self.encode: Callable[[Any], dict[str, Any]] = _encoder(cls, self._plan)
-
-    def decode(self, d: Any, where: str = "") -> Any:
-        if type(d) is not dict:
-            raise PayloadError(f"{where or self.cls.__name__}: expected an object")
-        specs = self._specs
-        kw = {}
-        key = ""
-        try:  # the common types checked inline: this runs for every field of every contact received
-            for key, v in d.items():
-                spec = specs.get(key)
-                if spec is None:
-                    continue
-                code, arg, optional = spec
-                if v is None:
-                    if not optional:
-                        raise PayloadError("must not be null")
-                elif code == _FLOAT:
-                    t = type(v)
-                    if t is float:
-                        if v - v != 0.0:  # inf (NaN cannot come out of JSON)
-                            raise PayloadError("not a finite number")
-                    elif t is int:
-                        v = float(v)
-                    else:
-                        raise PayloadError(f"expected a number, got {t.__name__}")
-                    if arg is not None and not -arg <= v <= arg:
-                        raise PayloadError(f"{v} is out of range")
-                elif code == _INT:
-                    if type(v) is not int:
-                        raise PayloadError(f"expected int, got {type(v).__name__}")
-                    if arg is not None and 0 <= v < 256:
-                        v = arg[v]
-                elif code == _STR:
-                    if type(v) is not str:
-                        raise PayloadError(f"expected str, got {type(v).__name__}")
-                elif code == _BOOL:
-                    if type(v) is not bool:
-                        raise PayloadError(f"expected bool, got {type(v).__name__}")
-                else:
-                    v = arg(v)
-                kw[key] = v
-        except PayloadError as e:
-            raise PayloadError(f"{where or self.cls.__name__}.{key}: {e}") from None
-        for name in self._required:
-            if name not in kw:
-                raise PayloadError(f"{where or self.cls.__name__}: {name} is missing")
-        return self.cls(**kw)
+        #: ``decode(d, where="") -> obj``: every value's type checked; raises :class:`PayloadError`.
+        self.decode: Callable[..., Any] = _decoder(cls, self._specs, self._required)
 
 
 _FLOAT, _INT, _STR, _BOOL, _OTHER = range(5)
@@ -322,6 +274,51 @@ def _encoder(cls: type, plan: list[tuple[str, Any, Enc]]) -> Callable[[Any], dic
     encode = ns["encode"]
     encode.__qualname__ = f"encode_{cls.__name__}"
     return encode  # type: ignore[no-any-return]
+
+
+def _decoder(cls: type, specs: dict[str, tuple[int, Any, bool]], required: list[str]) -> Callable[..., Any]:
+    """``decode(d, where="")`` for one dataclass, written out field by field with the checks inline:
+    it runs for every contact the correlator receives."""
+    ns: dict[str, Any] = {"PE": PayloadError, "M": object(), "C": cls, "NAME": cls.__name__}
+    lines = ["def decode(d, where=''):", "    if type(d) is not dict:",
+             f"        raise PE((where or {cls.__name__!r}) + ': expected an object')",
+             "    kw = {}", "    key = ''", "    try:"]
+    for i, (name, (code, arg, optional)) in enumerate(specs.items()):
+        lines += [f"        key = {name!r}", f"        v = d.get({name!r}, M)"]
+        if name in required:
+            lines += ["        if v is M:", "            raise PE('is missing')"]
+        else:
+            lines += ["        if v is not M:"]
+        body: list[str] = []
+        if code == _FLOAT:
+            body += ["t = type(v)", "if t is float:", "    if v - v != 0.0:", "        raise PE('not a finite number')",
+                     "elif t is int:", "    v = float(v)", "else:",
+                     "    raise PE('expected a number, got ' + t.__name__)"]
+            if arg is not None:
+                body += [f"if not -{arg!r} <= v <= {arg!r}:", "    raise PE(f'{v} is out of range')"]
+        elif code == _INT:
+            body += ["if type(v) is not int:", "    raise PE('expected int, got ' + type(v).__name__)"]
+            if arg is not None:
+                ns[f"T{i}"] = arg
+                body += ["if 0 <= v < 256:", f"    v = T{i}[v]"]
+        elif code in (_STR, _BOOL):
+            kind = "str" if code == _STR else "bool"
+            body += [f"if type(v) is not {kind}:", f"    raise PE('expected {kind}, got ' + type(v).__name__)"]
+        else:
+            ns[f"R{i}"] = arg
+            body += [f"v = R{i}(v)"]
+        if optional and code != _OTHER:
+            body = ["if v is not None:", *("    " + b for b in body)]
+        elif code != _OTHER:
+            body = ["if v is None:", "    raise PE('must not be null')", *body]
+        indent = "            " if name not in required else "        "
+        lines += [indent + b for b in body] + [f"{indent}kw[{name!r}] = v"]
+    lines += ["    except PE as e:", "        raise PE(f'{where or NAME}.{key}: {e}') from None",
+              "    return C(**kw)"]
+    exec("\n".join(lines), ns)  # noqa: S102 - generated from the dataclass's own field names
+    decode = ns["decode"]
+    decode.__qualname__ = f"decode_{cls.__name__}"
+    return decode  # type: ignore[no-any-return]
 
 
 def _spec(tp: Any, owner: type, name: str, reader: Dec) -> tuple[int, Any, bool]:
