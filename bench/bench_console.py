@@ -19,6 +19,12 @@ signature drones' alerts are on screen while measuring, and one protected zone. 
   status), median / p95 / max.  The rendering Textual does after the handler is in the UI CPU
   but not in that time, so the UI CPU per refresh is printed too.
 
+Then the same apps with fixed work per refresh, which a busy shared machine does not change:
+no worker thread, the feed driven on its own clock with 0.25 s of traffic (a quarter of the
+tracks moved) before each refresh, the UI CPU of one refresh (handler, layout and rendering)
+and what four a second would take of one core.  Live, a console that falls behind sees more
+tracks changed at each refresh, so its live figures depend on the CPU it was given.
+
 Reference, measured in the same run on the same traffic: the pattern the dependency probe warns
 about, a plain ``DataTable`` showing the same tracks (same columns, nearest first) rebuilt with
 ``clear()`` + ``add_rows`` at 4 Hz.
@@ -51,6 +57,8 @@ from typing import Any
 from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.widgets import DataTable
+
+from dataclasses import replace
 
 from airwatch.config import ConsoleSettings, CorrelatorSettings, SensorSettings, Settings, Zone
 from airwatch.console import format as fmt
@@ -94,20 +102,22 @@ def naive_row(t: Track, now: float | None) -> tuple[Any, ...]:
 class NaiveTable(App[None]):
     """Every tick: a new picture, every row formatted, ``clear()`` and ``add_rows``."""
 
-    def __init__(self, feed: SyntheticFeed, hz: float = 4.0) -> None:
+    def __init__(self, feed: SyntheticFeed, hz: float = 4.0, start_feed: bool = True) -> None:
         super().__init__()
-        self.feed, self.hz = feed, hz
+        self.feed, self.hz, self.start_feed = feed, hz, start_feed
 
     def compose(self) -> ComposeResult:
         yield DataTable(cursor_type="row", zebra_stripes=True)
 
     def on_mount(self) -> None:
         self.query_one(DataTable).add_columns(*COLUMNS)
-        self.feed.start()
+        if self.start_feed:
+            self.feed.start()
         self.set_interval(1.0 / self.hz, self.tick)
 
     def on_unmount(self) -> None:
-        self.feed.stop()
+        if self.start_feed:
+            self.feed.stop()
 
     def tick(self) -> None:
         pic = self.feed.picture()
@@ -207,6 +217,42 @@ async def run_child(kind: str, args: argparse.Namespace) -> None:
     Path(args.child_out).write_text(json.dumps(result))
 
 
+async def run_steady(kind: str, args: argparse.Namespace, refreshes: int = 40) -> dict[str, Any]:
+    """Fixed work per refresh, whatever the machine's load: no worker thread; the feed runs on
+    its own clock, 0.25 s of traffic (a quarter of the tracks move) before each refresh."""
+    clock = [1_763_700_000.0]
+    base = settings()
+    quiet = replace(base, console=replace(base.console, refresh_hz=0.001))  # refreshes only when told
+    f = SyntheticFeed(quiet, drones=args.drones, aircraft=args.aircraft, signatures=args.signatures,
+                      clock=lambda: clock[0])
+    for _ in range(int(args.warmup / 0.25)):
+        clock[0] += 0.25
+        f.advance_to(clock[0])
+    if kind == "console":
+        app: App[None] = AirwatchConsole(f, quiet, operator="bench", start_feed=False, wall_clock=lambda: clock[0])
+        refresh = app.refresh_picture
+    else:
+        app = NaiveTable(f, hz=0.001, start_feed=False)
+        refresh = app.tick
+    cpu, handler = [], []
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        for i in range(refreshes + 4):
+            clock[0] += 0.25
+            f.advance_to(clock[0])
+            t0, w0 = time.thread_time(), time.perf_counter()
+            refresh()
+            w1 = time.perf_counter()
+            await asyncio.sleep(0.1)  # Textual lays out and renders the frame
+            if i >= 4:
+                cpu.append(time.thread_time() - t0)
+                handler.append(w1 - w0)
+    cpu.sort()
+    handler.sort()
+    return {"cpu_ms": 1000 * statistics.median(cpu), "cpu_p95_ms": 1000 * cpu[int(0.95 * (len(cpu) - 1))],
+            "handler_ms": 1000 * statistics.median(handler), "core_at_4hz": 4 * statistics.median(cpu)}
+
+
 def proc_cpu(pid: int) -> float:
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
@@ -304,6 +350,13 @@ def main() -> None:
     print(f"picture: {r['tracks']:,} tracks, {r['alerts']:,} alerts, {r['contacts']:,.0f} contacts/s into the "
           f"correlator")
     table("headless (App.run_test: frames composed, nothing written to a terminal)", headless, False)
+    steady = [(names[k], asyncio.run(run_steady(k, args))) for k in kinds]
+    print("\nfixed work per refresh (no worker thread, 0.25 s of traffic between refreshes: what one 4 Hz "
+          "refresh costs)")
+    print(f"{'':44} {'UI CPU per refresh med/p95':>27} {'handler med':>12} {'= share of a core at 4 Hz':>26}")
+    for name, r in steady:
+        print(f"{name:44} {r['cpu_ms']:>12.0f} /{r['cpu_p95_ms']:>5.0f} ms {r['handler_ms']:>9.0f} ms "
+              f"{r['core_at_4hz']:>25.0%}")
     if args.tmux:
         if shutil.which("tmux") is None:
             print("\n--tmux: tmux is not installed")
