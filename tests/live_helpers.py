@@ -57,3 +57,28 @@ async def until(condition: Callable[[], object], what: str = "condition", timeou
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         await asyncio.sleep(0.01)
+
+
+def scripted(items: list) -> tuple[Callable[[object], object], list]:
+    """An opener that hands out ``items`` in turn (raising the exceptions among them), and the
+    list of what it was asked to open."""
+    opened: list = []
+
+    def open_next(what: object) -> object:
+        opened.append(what)
+        item = items.pop(0)
+        if isinstance(item, BaseException):
+            raise item
+        return item
+
+    return open_next, opened
+
+
+async def stop(task: asyncio.Task) -> None:
+    """Cancel a running source and see it end by cancellation."""
+    task.cancel()
+    try:
+        await task
+    except asyncio.CancelledError:
+        return
+    raise AssertionError("the source ended before it was cancelled")

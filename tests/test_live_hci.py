@@ -11,7 +11,7 @@ import socket
 import struct
 
 import pytest
-from live_helpers import LR_MAC, hci_split_events, rid_pack, until
+from live_helpers import LR_MAC, hci_split_events, rid_pack, scripted, stop, until
 from scapy.layers.bluetooth import (
     HCI_Cmd_LE_Read_Local_Supported_Features,
     HCI_Cmd_LE_Set_Extended_Scan_Enable,
@@ -133,24 +133,10 @@ class FakeController:
 
 
 def capture(controllers, extended=True, **kwargs):
-    opened = []
-
-    def open_hci(index):
-        opened.append(index)
-        item = controllers.pop(0)
-        if isinstance(item, BaseException):
-            raise item
-        return item
-
+    open_hci, opened = scripted(controllers)
     cap = BluetoothCapture(BluetoothSource(adapter="hci1", extended=extended, retry_s=0.05), "north-3",
                            open_hci=open_hci, af_bluetooth=True, **kwargs)
     return cap, opened
-
-
-async def stop(task):
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
 
 
 def legacy_report(serial: str = "LEGACY000001") -> bytes:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import orjson
 import pytest
-from live_helpers import T0, beacon_frames, pcap_bytes, until
+from live_helpers import T0, beacon_frames, pcap_bytes, stop, until
 
 from airwatch.config import settings_from_dict
 from airwatch.contact import Transport
@@ -105,9 +105,7 @@ async def test_adsb_feed_as_a_live_source():
     live.stale_after_s = 0.2
     await until(lambda: live.health.status == "stale", "stale when the aircraft go quiet")
     assert "no message for 0.2 s" in live.health.detail
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
+    await stop(task)
     assert live.health.status == "stopped"
     server.close()
 
@@ -118,9 +116,7 @@ async def test_adsb_feed_that_cannot_connect():
     task = asyncio.create_task(live.run(lambda c: None))
     await until(lambda: live.health.status == "down", "down")
     assert live.health.detail.startswith("127.0.0.1:1: connect:")
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
+    await stop(task)
 
 
 # --- replay -------------------------------------------------------------------------------------------
@@ -175,9 +171,7 @@ async def test_a_cancelled_replay_stops_its_thread(tmp_path):
     got = []
     task = asyncio.create_task(runner.run(got.append))
     await until(lambda: got, "the first contact")
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
+    await stop(task)
     assert len(got) < 50 and runner.health.status == "stopped"
 
 

@@ -10,7 +10,7 @@ import threading
 import time
 
 import pytest
-from live_helpers import DRONE, beacon_frames, rid_pack, until
+from live_helpers import DRONE, beacon_frames, rid_pack, scripted, stop, until
 
 from airwatch.contact import Transport
 from airwatch.encoders import wifi as wenc
@@ -191,15 +191,7 @@ def no_channel_radiotap(mpdu: bytes) -> bytes:
 
 
 def capture(tmp_path, sockets, interface="wlan9", hop=True, **kwargs):
-    opened = []
-
-    def open_socket(iface):
-        opened.append(iface)
-        item = sockets.pop(0)
-        if isinstance(item, BaseException):
-            raise item
-        return item
-
+    open_socket, opened = scripted(sockets)
     runner, _, commands, _ = fake_io(Clock())  # real dwells: the hopper runs beside the capture
     source = WifiSource(interface=interface, retry_s=0.05, hop=hop)
     cap = WifiCapture(source, "north-2", open_socket=open_socket, runner=runner,
@@ -224,9 +216,7 @@ async def test_frames_flow_from_a_monitor_interface(tmp_path):
     assert cap.health.status == "ok" and cap.health.messages == 6 and cap.health.contacts == 6
     assert cap.health.detail.startswith("channel ") and "hopping 12 channels" in cap.health.detail
     assert opened == ["wlan9"] and commands[0][1] == ["iw", "dev", "wlan9", "set", "channel", "6"]
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
+    await stop(task)
     assert sock.closed and cap.health.status == "stopped"
 
 
@@ -237,9 +227,7 @@ async def test_a_missing_interface_is_retried_with_a_clear_message(tmp_path):
     assert cap.health.status == "down"
     assert cap.health.detail.startswith("interface airwatch-nope0 not found (iw dev lists the Wi-Fi interfaces")
     assert cap.health.detail.endswith("; retrying in 0.05 s")
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
+    await stop(task)
 
 
 async def test_an_interface_not_in_monitor_mode(tmp_path):
@@ -254,9 +242,7 @@ async def test_an_interface_not_in_monitor_mode(tmp_path):
     await until(lambda: cap.health.errors >= 2, "two attempts")
     assert cap.health.status == "down" and "not in monitor mode" in cap.health.detail
     assert opened == [] and commands == []  # nothing opened, no channel set
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
+    await stop(task)
 
 
 async def test_an_interface_that_disappears_mid_capture_comes_back(tmp_path):
@@ -283,9 +269,7 @@ async def test_an_interface_that_disappears_mid_capture_comes_back(tmp_path):
     (sysfs / "wlan9" / "type").write_text("803\n")  # plugged back in
     await until(lambda: len(got) == 2, "frames again")
     assert cap.health.status == "ok" and opened == ["wlan9", "wlan9"]
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
+    await stop(task)
 
 
 async def test_an_interface_taken_out_of_monitor_mode_is_noticed(tmp_path):
@@ -297,9 +281,7 @@ async def test_an_interface_taken_out_of_monitor_mode_is_noticed(tmp_path):
     (sysfs / "wlan9" / "type").write_text("1\n")  # NetworkManager took it back
     await until(lambda: cap.health.status == "down", "down")
     assert "wlan9 is not in monitor mode" in cap.health.detail
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
+    await stop(task)
 
 
 async def test_no_permission_to_open_the_socket(tmp_path):
@@ -312,9 +294,7 @@ async def test_no_permission_to_open_the_socket(tmp_path):
     assert cap.health.detail == "wlan9: needs CAP_NET_RAW (see docs/sensor-raspberry-pi.md); retrying in 0.05 s"
     await until(lambda: len(got) == 1, "capture once allowed")  # the capability was granted
     assert len(opened) == 4
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
+    await stop(task)
 
 
 async def test_the_real_packet_socket(tmp_path):
@@ -328,9 +308,7 @@ async def test_the_real_packet_socket(tmp_path):
     await until(lambda: cap.health.status == "down", "down")
     expected = "interface awnope0 not found (No such device)" if privileged else f"awnope0: {NEEDS_CAP_NET_RAW}"
     assert cap.health.detail == f"{expected}; retrying in 0.05 s"
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
+    await stop(task)
 
     sysfs = sysfs_with(tmp_path, "lo", 803)
     cap = WifiCapture(WifiSource(interface="lo", retry_s=0.05, hop=False), "s", sysfs=sysfs,
@@ -347,9 +325,7 @@ async def test_the_real_packet_socket(tmp_path):
     else:
         await until(lambda: cap.health.status == "down", "down")
         assert NEEDS_CAP_NET_RAW in cap.health.detail
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
+    await stop(task)
 
 
 async def test_started_hopper_dwells_first_then_hops():

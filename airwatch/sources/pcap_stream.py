@@ -66,6 +66,7 @@ class PcapStream(LiveCapture):
         self.stdin = stdin
         self.writers = 0  # writers (captures) read so far
         self.last_error: str | None = None
+        self.last_writer = ""  # how the last writer ended, for the detail while waiting for the next
 
     def describe_ok(self) -> str:
         return "reading standard input" if self.path == "-" else f"reading {self.path}"
@@ -77,7 +78,10 @@ class PcapStream(LiveCapture):
         else:
             fd, kind = self._open(path)
             own = True
-        self.waiting(f"waiting for a writer on {path}" if kind == "fifo" else self.describe_ok())
+        if kind == "fifo":
+            self.waiting(f"waiting for a writer on {path}{self.last_writer}")
+        else:
+            self.waiting(self.describe_ok())
         before = self.frames
         try:
             error = await self.in_thread(lambda: self._read(fd))
@@ -85,19 +89,20 @@ class PcapStream(LiveCapture):
             if own:
                 os.close(fd)
         frames = self.frames - before
-        if frames or error:
-            self.writers += 1
         if error is not None:
             self.health.errors += 1
+        if frames or error:  # a writer came and went (a writer that wrote nothing says nothing)
+            self.writers += 1
             self.last_error = error
-        h = self.health
+            self.last_writer = (f" (the last one closed after {frames} frames)" if error is None
+                                else f" (the last one broke off: {error})")
         if kind == "fifo":
             what = f"the writer closed {path} after {frames} frames" if error is None else error
-            h.set("down", f"{what}; reopening in {self.retry_s:g} s", self.clock())
+            self.health.set("down", f"{what}; reopening in {self.retry_s:g} s", self.clock())
             await asyncio.sleep(self.retry_s)
             return False
         where = "standard input" if kind == "stdin" else path
-        h.set("stopped", error or f"end of {where} after {self.frames} frames", self.clock())
+        self.health.set("stopped", error or f"end of {where} after {self.frames} frames", self.clock())
         return True
 
     def _open(self, path: str) -> tuple[int, str]:
