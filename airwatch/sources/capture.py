@@ -87,6 +87,15 @@ def permission_problem(e: OSError) -> bool:
     return isinstance(e, PermissionError) or e.errno in (errno.EPERM, errno.EACCES)
 
 
+def device_problem(e: OSError, device: str, missing: str) -> str | None:
+    """The message for what every device shares: no permission, or no such device (``missing``)."""
+    if permission_problem(e):
+        return f"{device}: {NEEDS_CAP_NET_RAW}"
+    if e.errno in (errno.ENODEV, errno.ENXIO):
+        return missing
+    return None
+
+
 class LiveCapture:
     """Base of the live sources: the :class:`~airwatch.sources.live.LiveSource` protocol.
 

@@ -41,14 +41,7 @@ from typing import Protocol
 from airwatch.decoders.bluetooth import LINKTYPE_BLUETOOTH_HCI_H4
 from airwatch.decoders.signatures import SignatureMatcher
 from airwatch.frame import Frame
-from airwatch.sources.capture import (
-    NEEDS_CAP_NET_RAW,
-    POLL_S,
-    DeviceError,
-    LiveCapture,
-    os_error_text,
-    permission_problem,
-)
+from airwatch.sources.capture import POLL_S, DeviceError, LiveCapture, device_problem, os_error_text, permission_problem
 from airwatch.sources.settings import BluetoothSource
 
 NO_AF_BLUETOOTH = ("this Python has no Bluetooth socket support (AF_BLUETOOTH); use the distro python3 "
@@ -270,12 +263,12 @@ class BluetoothCapture(LiveCapture):
             hci.close()
 
     def _os_problem(self, e: OSError) -> str:
-        if permission_problem(e):
-            return f"{self.adapter}: {NEEDS_CAP_NET_RAW}"
+        known = device_problem(e, self.adapter,
+                               f"adapter {self.adapter} not found (hciconfig or btmgmt info lists the adapters)")
+        if known is not None:
+            return known
         if e.errno == errno.EAFNOSUPPORT:
             return "the kernel has no Bluetooth support (address family not supported)"
-        if e.errno in (errno.ENODEV, errno.ENXIO):
-            return f"adapter {self.adapter} not found (hciconfig or btmgmt info lists the adapters)"
         if e.errno == errno.ERFKILL:
             return f"{self.adapter} is blocked by rfkill: rfkill unblock bluetooth"
         if e.errno == errno.ENETDOWN:

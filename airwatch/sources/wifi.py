@@ -29,14 +29,7 @@ from airwatch.contact import Contact
 from airwatch.decoders.signatures import SignatureMatcher
 from airwatch.decoders.wifi import LINKTYPE_IEEE802_11_RADIOTAP
 from airwatch.frame import Frame
-from airwatch.sources.capture import (
-    NEEDS_CAP_NET_RAW,
-    POLL_S,
-    DeviceError,
-    LiveCapture,
-    os_error_text,
-    permission_problem,
-)
+from airwatch.sources.capture import POLL_S, DeviceError, LiveCapture, device_problem, os_error_text
 from airwatch.sources.channels import ChannelHopper, ChannelPlan, Runner, run_command
 from airwatch.sources.settings import WifiSource
 
@@ -172,11 +165,9 @@ class WifiCapture(LiveCapture):
         try:
             sock = self.open_socket(iface)
         except OSError as e:
-            if permission_problem(e):
-                raise DeviceError(f"{iface}: {NEEDS_CAP_NET_RAW}") from e
-            if e.errno in (errno.ENODEV, errno.ENXIO):
-                raise DeviceError(f"interface {iface} not found ({os_error_text(e)})") from e
-            raise DeviceError(f"cannot capture on {iface}: {os_error_text(e)}") from e
+            what = os_error_text(e)
+            raise DeviceError(device_problem(e, iface, f"interface {iface} not found ({what})")
+                              or f"cannot capture on {iface}: {what}") from e
         try:
             self.waiting(f"listening on {iface}")
             recv, frame, check_stop = sock.recv, self.frame, self.check_stop
