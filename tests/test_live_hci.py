@@ -248,7 +248,8 @@ async def test_no_permission_and_a_powered_down_adapter():
     await stop(task)
 
     stuck = FakeController(powered=False, bring_up_error=PermissionError(errno.EPERM, "Operation not permitted"))
-    blocked = FakeController(powered=False, bring_up_error=OSError(errno.ERFKILL, "Operation not possible due to RF-kill"))
+    rfkill = OSError(errno.ERFKILL, "Operation not possible due to RF-kill")
+    blocked = FakeController(powered=False, bring_up_error=rfkill)
     cap, _ = capture([stuck, blocked])
     task = asyncio.create_task(cap.run(lambda c: None))
     await until(lambda: cap.health.errors == 1, "the first failure")

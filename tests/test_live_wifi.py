@@ -235,7 +235,8 @@ async def test_an_interface_not_in_monitor_mode(tmp_path):
     assert interface_problem("wlan0", sysfs) == (
         "wlan0 is not in monitor mode (Ethernet / managed Wi-Fi, need 803 radiotap monitor): "
         "ip link set wlan0 down && iw dev wlan0 set type monitor && ip link set wlan0 up")
-    assert interface_problem("wlan0", sysfs_with(tmp_path, "wlan0", 803, "down")) == "wlan0 is down: ip link set wlan0 up"
+    down = sysfs_with(tmp_path, "wlan0", 803, "down")
+    assert interface_problem("wlan0", down) == "wlan0 is down: ip link set wlan0 up"
     assert interface_problem("wlan0", sysfs_with(tmp_path, "wlan0", 803, "up")) is None
     cap, opened, commands = capture(tmp_path, [], interface="wlan0", sysfs=sysfs_with(tmp_path, "wlan0", 1))
     task = asyncio.create_task(cap.run(lambda c: None))
