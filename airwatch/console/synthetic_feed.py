@@ -165,9 +165,9 @@ class SyntheticFeed:
             self._order = sorted(self.objects, key=lambda o: o.offset)
             self._start, self._next, self._cycle = now, 0, 0
         objects, n, period = self._order, len(self._order), 1.0 / self.rate_hz
-        due: list[_Object] = []
-        while n and self._start + (self._cycle + objects[self._next].offset) * period <= now:
-            due.append(objects[self._next])
+        due: list[tuple[_Object, float]] = []  # with when it was due: its contact's time, however late the worker is
+        while n and (when := self._start + (self._cycle + objects[self._next].offset) * period) <= now:
+            due.append((objects[self._next], when))
             self._next += 1
             if self._next == n:
                 self._next, self._cycle = 0, self._cycle + 1
@@ -175,8 +175,8 @@ class SyntheticFeed:
             if self._wanted.is_set():
                 _time.sleep(0.001)  # a lock is not fair: let the console take its picture first
             with self._lock:
-                for obj in due[k:k + BATCH]:
-                    self.keeper.note(self.correlator.process(self.contact(obj, now)))
+                for obj, when in due[k:k + BATCH]:
+                    self.keeper.note(self.correlator.process(self.contact(obj, when)))
             self.health.count(len(due[k:k + BATCH]), len(due[k:k + BATCH]), now)
         self.sent += len(due)
         with self._lock:  # age tracks and run the once-a-second rules even when nothing was due
