@@ -33,7 +33,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from airwatch.bus.base import Bus, BusError, Connection, Message, Outbox, drained, keep_connected, pump
+from airwatch.bus.base import STOP_GRACE_S, Bus, Connection, Message, Outbox, Service, drained, pump
 from airwatch.bus.merge import StreamCounts, TimeMerge
 from airwatch.bus.payload import (
     PayloadError,
@@ -59,7 +59,6 @@ STORE_EVERY_S = 2.0  # storage is flushed at least this often when contacts tric
 ALERT_STATE = 200  # alerts kept in the retained alert state
 TRAIL = 16  # fixes of trail in a published track (the console draws 16)
 TRACKS_PER_TICK = 20  # track states encoded per tick at most (1,000 a second)
-STOP_GRACE_S = 3.0
 
 
 @dataclass
@@ -72,7 +71,7 @@ class CorrelateResult:
     ended: bool = False  # every sensor's stream ended (until_ended)
 
 
-class CorrelateService:
+class CorrelateService(Service):
     """The correlator behind the bus.  ``await run()``; ``stop()`` from a signal handler or another thread.
 
     ``until_ended``: finish like ``airwatch replay`` (end-of-capture rules, a record per live
@@ -105,8 +104,6 @@ class CorrelateService:
         self.malformed: Counter[str] = Counter()  # by reason
         self.contacts = 0
         self.errors = 0  # contacts the correlator failed on (a bug; logged with the contact)
-        self.link = "down"
-        self.link_detail = ""
         self._dirty: set[str] = set()  # tracks changed and not yet published
         self._due: list[tuple[float, str]] = []  # (when, track id): a heap of tracks to publish
         self._last_published: dict[str, float] = {}  # track id -> wall time of its last state
@@ -119,8 +116,6 @@ class CorrelateService:
         self._complaints = 0
         self.ready = threading.Event()  # set once subscribed (from any thread: the monitor waits on it)
         self._done: asyncio.Event | None = None
-        self._stop: asyncio.Event | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
         if store is not None:
             for s in settings.sensors:
                 store.upsert_sensor(s.id, None, s.lat, s.lon, s.alt_m)
@@ -299,35 +294,16 @@ class CorrelateService:
         return Message(self.topics.correlator_status, encode_doc({"status": "down", "reason": "connection lost"}),
                        retain=True)
 
-    def stop(self) -> None:
-        """Ask the service to stop (thread-safe)."""
-        loop, stop = self._loop, self._stop
-        if loop is not None and stop is not None:
-            loop.call_soon_threadsafe(stop.set)
-
-    def _on_link(self, state: str, detail: str) -> None:
-        self.link, self.link_detail = state, detail
-
     async def run(self) -> CorrelateResult:
         """Until stopped (or, ``until_ended``, every stream ended).  Raises ``BusRefused``."""
-        self._loop = asyncio.get_running_loop()
-        self._stop = asyncio.Event()
+        self._begin()
         self._done = asyncio.Event()
         ticker = asyncio.create_task(self._ticker())
-        link = asyncio.create_task(keep_connected(self.bus, self.client_id, self._session, will=self.will(),
-                                                  clean=False, on_state=self._on_link))
-        stopping = asyncio.create_task(self._stop.wait())
         try:
-            done, _ = await asyncio.wait({link, stopping}, return_when=asyncio.FIRST_COMPLETED)
-            if link in done:
-                link.result()
-            else:
-                with contextlib.suppress(TimeoutError, asyncio.CancelledError, BusError):
-                    await asyncio.wait_for(link, STOP_GRACE_S)
+            await self._keep_session(self.client_id, self._session, self.will())
         finally:
-            for task in (ticker, link, stopping):
-                task.cancel()
-            await asyncio.gather(ticker, link, stopping, return_exceptions=True)
+            ticker.cancel()
+            await asyncio.gather(ticker, return_exceptions=True)
             self.sink.flush()
         return self.result()
 

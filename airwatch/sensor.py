@@ -20,7 +20,7 @@ import logging
 import time as _time
 from typing import Any
 
-from airwatch.bus.base import Bus, Connection, Message, drained, keep_connected, pump
+from airwatch.bus.base import STOP_GRACE_S, Bus, Connection, Message, Service, drained, pump
 from airwatch.bus.payload import encode_contact, encode_doc
 from airwatch.bus.replay_source import ReplaySource
 from airwatch.bus.spool import Spool, default_path
@@ -35,7 +35,6 @@ log = logging.getLogger("airwatch.sensor")
 HEARTBEAT_S = 1.0
 LINGER_S = 0.005  # contacts wait this long in memory, so the spool writes them in batches
 WINDOW = 32  # messages in flight
-STOP_GRACE_S = 3.0  # on stop: time allowed to say "stopped" to the broker
 
 
 def open_sources(settings: Settings) -> list[Any]:
@@ -59,7 +58,7 @@ def health_doc(h: SourceHealth) -> dict[str, Any]:
             "rate": round(h.rate(), 1)}
 
 
-class SensorService:
+class SensorService(Service):
     """One sensor: its sources in, the bus out.  ``await run()``; ``stop()`` from a signal handler."""
 
     def __init__(self, settings: Settings, bus: Bus, *, sources: list[Any] | None = None,
@@ -87,13 +86,9 @@ class SensorService:
         self.client_id = client_id or mqtt.client_id or f"airwatch-sensor-{self.sensor.id}"
         self.status_topic = self.topics.status(self.sensor.id)
         self.state = "starting"  # starting, up, ended, stopped
-        self.link = "down"  # the broker link: up or down
-        self.link_detail = ""
         self.contacts = 0
         self._commit_handle: asyncio.TimerHandle | None = None
-        self._stop: asyncio.Event | None = None
         self._sources_done: asyncio.Event | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
 
     def _topic_for(self, kind: str) -> str:
         return self.topics.contacts(self.sensor.id, kind)
@@ -173,44 +168,28 @@ class SensorService:
 
     # -- the service ------------------------------------------------------------------------------
 
-    def stop(self) -> None:
-        """Ask the service to stop (thread-safe): spool written, "stopped" said, connection closed."""
-        loop, stop = self._loop, self._stop
-        if loop is not None and stop is not None:
-            loop.call_soon_threadsafe(stop.set)
-
-    def _on_link(self, state: str, detail: str) -> None:
-        self.link, self.link_detail = state, detail
-
     async def run(self) -> None:
         """Until stopped, or (``exit_at_end``) until the sources finished and everything was sent.
 
-        Raises :class:`~airwatch.bus.base.BusRefused` when the broker refuses the connection.
+        On stop the spool is written, "stopped" said and the connection closed.  Raises
+        :class:`~airwatch.bus.base.BusRefused` when the broker refuses the connection.
         """
-        self._loop = asyncio.get_running_loop()
-        self._stop = asyncio.Event()
+        self._begin()
         self._sources_done = asyncio.Event()
         self.state = "up"
         sources = [asyncio.create_task(self._run_source(s), name=f"source {s.health.name}") for s in self.sources]
         watch = asyncio.create_task(self._watch_sources(sources))
-        link = asyncio.create_task(keep_connected(self.bus, self.client_id, self._session, will=self.will(),
-                                                  clean=False, on_state=self._on_link))
-        stopping = asyncio.create_task(self._stop.wait())
-        try:
-            done, _ = await asyncio.wait({link, stopping}, return_when=asyncio.FIRST_COMPLETED)
-            if link in done:
-                link.result()
-            else:
-                for task in sources:
-                    task.cancel()
-                try:  # the session sees the stop and says "stopped"; an absent broker is not waited for
-                    await asyncio.wait_for(link, STOP_GRACE_S)
-                except (TimeoutError, asyncio.CancelledError):
-                    pass
-        finally:
-            for task in (*sources, watch, link, stopping):
+
+        def stop_sources() -> None:
+            for task in sources:
                 task.cancel()
-            await asyncio.gather(*sources, watch, link, stopping, return_exceptions=True)
+
+        try:
+            await self._keep_session(self.client_id, self._session, self.will(), on_stop=stop_sources)
+        finally:
+            stop_sources()
+            watch.cancel()
+            await asyncio.gather(*sources, watch, return_exceptions=True)
             if self._commit_handle is not None:
                 self._commit_handle.cancel()
                 self._commit_handle = None

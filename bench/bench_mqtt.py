@@ -27,13 +27,13 @@ import argparse
 import asyncio
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
@@ -41,28 +41,13 @@ SITE = (46.2044, 6.1432)
 WINDOW = 32  # as airwatch.sensor.WINDOW
 
 
-def free_port() -> int:
-    while True:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        if port != 1883:
-            return port
+def start_broker(work: Path) -> tuple[Any, int]:
+    """The tests' own Mosquitto (tests/bus_helpers.py): a free port of 127.0.0.1, never 1883."""
+    sys.path.insert(0, str(BENCH.parent / "tests"))
+    from bus_helpers import Broker
 
-
-def start_broker(work: Path) -> tuple[subprocess.Popen[bytes], int]:
-    port = free_port()
-    conf = work / "mosquitto.conf"
-    conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
-                    "max_queued_messages 100000\n" + ("user root\n" if os.geteuid() == 0 else ""))
-    mosquitto = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-    proc = subprocess.Popen([mosquitto, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(500):
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return proc, port
-        time.sleep(0.01)
-    raise SystemExit("mosquitto did not start")
+    broker = Broker(work / "broker").start()
+    return broker, broker.port
 
 
 def pct(values: list[float], p: float) -> float:
@@ -361,8 +346,7 @@ def main() -> None:
         asyncio.run(throughput(work, port, work / "bench.pcapng", work / "bench.adsb.csv"))
         asyncio.run(delay(work, port, args.rate, args.seconds))
     finally:
-        broker.terminate()
-        broker.wait()
+        broker.stop()
         shutil.rmtree(work, ignore_errors=True)
 
 

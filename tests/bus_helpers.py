@@ -7,6 +7,7 @@ on elapsed time.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shutil
@@ -38,6 +39,24 @@ def wait_for(condition: Callable[[], Any], timeout: float = TIMEOUT, what: str =
         if time.monotonic() > deadline:
             pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
         time.sleep(interval)
+
+
+async def until(condition: Callable[[], Any], timeout: float = TIMEOUT, what: str = "condition") -> Any:
+    """:func:`wait_for` inside an event loop (the services run on it meanwhile)."""
+    deadline = time.monotonic() + timeout
+    while not (value := condition()):
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
+        await asyncio.sleep(0.01)
+    return value
+
+
+async def started(service: Any) -> asyncio.Task[Any]:
+    """``service.run()`` as a task, returned once the service has subscribed."""
+    running = asyncio.create_task(service.run())
+    await until(lambda: service.ready.is_set() or running.done(), what="the correlator to subscribe")
+    assert service.ready.is_set(), running.result()
+    return running
 
 
 def free_port() -> int:

@@ -14,7 +14,7 @@ from airwatch.contact import Contact, Location, Transport
 from airwatch.correlate import CorrelateService
 from airwatch.replay import replay
 from airwatch.sensor import SensorService
-from bus_helpers import SCENARIO
+from bus_helpers import SCENARIO, until
 
 SITE = {"lat": 46.2044, "lon": 6.1432}
 ZONE = {"name": "border-post", "lat": 46.2044, "lon": 6.1432, "radius_m": 300, "ceiling_m": 400}
@@ -121,10 +121,7 @@ async def test_malformed_messages_are_counted_and_never_stop_the_correlator(capl
         await conn.publish("airwatch/v1/sensors/A/status", encode_doc({"status": "sleeping"}))
         await conn.publish("airwatch/v1/acks", encode_doc({"by": "nobody"}))
         await conn.publish("airwatch/v1/sensors/A/contacts/adsb", good)
-        for _ in range(500):
-            if correlate.contacts:
-                break
-            await asyncio.sleep(0.01)
+        await until(lambda: correlate.contacts, what="the good contact")
     correlate.stop()
     result = await asyncio.wait_for(running, 10)
     assert result.contacts == 1 and result.malformed == 8

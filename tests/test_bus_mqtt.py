@@ -31,6 +31,8 @@ from bus_helpers import (
     kill_all,
     make_certificates,
     replay_json,
+    started,
+    until,
     wait_for,
     write_correlator_config,
     write_sensor_config,
@@ -104,12 +106,7 @@ async def test_real_captures_two_sensors_hear_one_drone_as_one_track(mosquitto, 
     out = io.BytesIO()
     correlate = CorrelateService(site, MqttBus(site.mqtt), out=out, max_hold=60.0, until_ended=True,
                                  client_id=f"correlator-{prefix}")
-    running = asyncio.create_task(correlate.run())
-    for _ in range(1000):
-        if correlate.ready.is_set() or running.done():
-            break
-        await asyncio.sleep(0.01)
-    assert correlate.ready.is_set()
+    running = await started(correlate)
     sensors = [SensorService(sensor_settings(sid, inputs), MqttBus(site.mqtt), exit_at_end=True)
                for sid, inputs in (("A", [parrot]), ("B", [parrot, beast]))]
     await asyncio.wait_for(asyncio.gather(*(s.run() for s in sensors)), 60)
@@ -152,7 +149,8 @@ def test_broker_restart_mid_stream_loses_and_duplicates_nothing(tmp_path):
         wait_for(both_streaming, what="both sensors to have sent contacts")
         listener.close()
         broker.stop()  # SIGTERM: Mosquitto saves its sessions and queues to its persistence file
-        wait_for(lambda: all(spooled(p) > 0 for p in spools), what="both sensors to spool while the broker is away")
+        # A's capture has frames all along (B's aircraft may be silent for a while): it spools meanwhile
+        wait_for(lambda: spooled(spools[0]) > 0, what="sensor A to spool while the broker is away")
         broker.start()
         for p in procs:
             rc, _, err = finish(p)
@@ -253,11 +251,7 @@ async def test_malformed_messages_on_the_real_broker_are_counted_with_their_topi
     prefix = f"t{unique()}/v1"
     site = settings_from_dict({"mqtt": {"port": mosquitto.port, "topic_prefix": prefix}})
     correlate = CorrelateService(site, MqttBus(site.mqtt), max_hold=0.0, client_id=f"correlator-{prefix}")
-    running = asyncio.create_task(correlate.run())
-    for _ in range(1000):
-        if correlate.ready.is_set() or running.done():
-            break
-        await asyncio.sleep(0.01)
+    running = await started(correlate)
     good = (b'{"v":1,"stream":"s","contacts":[{"seq":1,"time":1763700000.0,"transport":"adsb","sensor_id":"X",'
             b'"transmitter":"4b1a2c","aircraft":{"icao":"4b1a2c","df":17}}]}')
     bus = MqttBus(site.mqtt)
@@ -266,10 +260,7 @@ async def test_malformed_messages_on_the_real_broker_are_counted_with_their_topi
         for payload in (b"\x00garbage\xff", b'{"v":7}', b"[" * 100_000, b"x" * (17 << 20)):
             await conn.publish(topic, payload)
         await conn.publish(topic, good)
-    for _ in range(1000):
-        if correlate.contacts:
-            break
-        await asyncio.sleep(0.01)
+    await until(lambda: correlate.contacts, what="the good contact")
     correlate.stop()
     result = await asyncio.wait_for(running, 30)
     assert result.contacts == 1 and result.malformed == 4

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -238,3 +239,69 @@ def run_until_signalled(service: Any) -> Any:
         return await service.run()
 
     return asyncio.run(main())
+
+
+STOP_GRACE_S = 3.0  # on stop: time a service has to say "stopped" on the bus before it is cut off
+
+
+class Service:
+    """What the sensor and correlate services share: a stop asked from any thread, the state of the
+    link to the bus, and a session kept on the bus (reconnecting) until it returns or stop is asked."""
+
+    bus: Bus
+    link = "down"  # the bus link: up or down
+    link_detail = ""
+    _loop: asyncio.AbstractEventLoop | None = None
+    _stop: asyncio.Event | None = None
+
+    def stop(self) -> None:
+        """Ask the service to stop (thread-safe): it says "stopped" on the bus and returns from run()."""
+        loop, stop = self._loop, self._stop
+        if loop is not None and stop is not None:
+            loop.call_soon_threadsafe(stop.set)
+
+    def _begin(self) -> asyncio.Event:
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        return self._stop
+
+    def _on_link(self, state: str, detail: str) -> None:
+        self.link, self.link_detail = state, detail
+
+    async def _keep_session(self, client_id: str, session: Callable[[Connection], Awaitable[Any]], will: Message,
+                            on_stop: Callable[[], None] | None = None) -> None:
+        """``session`` on the bus (reconnecting) until it returns; on stop, it gets ``STOP_GRACE_S`` to end
+        (an absent broker is not waited for).  Raises :class:`BusRefused`."""
+        assert self._stop is not None
+        link = asyncio.create_task(keep_connected(self.bus, client_id, session, will=will, clean=False,
+                                                  on_state=self._on_link))
+        stopping = asyncio.create_task(self._stop.wait())
+        try:
+            done, _ = await asyncio.wait({link, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            if link in done:
+                link.result()
+                return
+            if on_stop is not None:
+                on_stop()
+            with contextlib.suppress(TimeoutError, asyncio.CancelledError, BusError):
+                await asyncio.wait_for(link, STOP_GRACE_S)
+        finally:
+            for task in (link, stopping):
+                task.cancel()
+            await asyncio.gather(link, stopping, return_exceptions=True)
+
+
+def run_in_thread(main: Callable[[], Awaitable[Any]], name: str,
+                  on_error: Callable[[BaseException], None]) -> threading.Thread:
+    """``asyncio.run(main())`` on a daemon thread; an exception is logged and handed to ``on_error``."""
+
+    def target() -> None:
+        try:
+            asyncio.run(main())  # type: ignore[arg-type]
+        except Exception as e:  # noqa: BLE001 - the console shows why it stopped
+            log.exception("%s stopped", name)
+            on_error(e)
+
+    thread = threading.Thread(target=target, name=name, daemon=True)
+    thread.start()
+    return thread

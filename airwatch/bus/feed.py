@@ -32,7 +32,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
-from airwatch.bus.base import Bus, BusRefused, Connection, Message, Outbox, keep_connected, pump
+from airwatch.bus.base import Bus, BusRefused, Connection, Message, Outbox, keep_connected, pump, run_in_thread
 from airwatch.bus.payload import (
     PayloadError,
     encode_doc,
@@ -92,8 +92,7 @@ class BusFeed:
     # -- the worker ---------------------------------------------------------------------------------
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="airwatch-bus-feed", daemon=True)
-        self._thread.start()
+        self._thread = run_in_thread(self._main, "airwatch-bus-feed", self._failed)
         self._started.wait(5.0)
 
     def stop(self) -> None:
@@ -104,13 +103,9 @@ class BusFeed:
         if self._thread is not None:
             self._thread.join(timeout=10)
 
-    def _run(self) -> None:
-        try:
-            asyncio.run(self._main())
-        except Exception as e:  # noqa: BLE001 - the console shows why the feed stopped
-            log.exception("feed stopped")
-            self.error = f"feed stopped: {type(e).__name__}: {e}"
-            self._bump()
+    def _failed(self, e: BaseException) -> None:
+        self.error = f"feed stopped: {type(e).__name__}: {e}"
+        self._bump()
 
     async def _main(self) -> None:
         self._loop = asyncio.get_running_loop()

@@ -21,6 +21,7 @@ import logging
 import threading
 from typing import Any
 
+from airwatch.bus.base import run_in_thread
 from airwatch.bus.inproc import InProcessBus
 from airwatch.config import Settings
 
@@ -47,16 +48,11 @@ class LocalSite:
         return BusFeed(self.settings, self.bus, client_id="airwatch-console")
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="airwatch-local-site", daemon=True)
-        self._thread.start()
+        self._thread = run_in_thread(self._main, "airwatch-local-site", self._failed)
         self.correlate.ready.wait(10.0)
 
-    def _run(self) -> None:
-        try:
-            asyncio.run(self._main())
-        except Exception as e:  # noqa: BLE001 - the console shows why the site stopped
-            log.exception("local site stopped")
-            self.error = f"{type(e).__name__}: {e}"
+    def _failed(self, e: BaseException) -> None:
+        self.error = f"{type(e).__name__}: {e}"
 
     async def _main(self) -> None:
         correlating = asyncio.create_task(self.correlate.run())
