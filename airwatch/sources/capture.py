@@ -35,6 +35,7 @@ from airwatch.contact import Contact
 from airwatch.decoders.frames import FrameDecoder
 from airwatch.decoders.signatures import SignatureMatcher
 from airwatch.frame import Frame
+from airwatch.signature_rules import default_matcher
 from airwatch.sources.health import SourceHealth
 
 log = logging.getLogger(__name__)
@@ -116,7 +117,7 @@ class LiveCapture:
         self.check_s = check_s
         self.clock = clock
         self.health = SourceHealth(name, self.kind, sensor_id)
-        self.decoder = FrameDecoder(sensor_id, signatures)
+        self.decoder = FrameDecoder(sensor_id, signatures if signatures is not None else default_matcher())
         self.frames = 0  # frames read by this source, across attempts
         self._emit: Emit | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
