@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import math
 
+from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
+from textual.strip import Strip
 from textual.widget import Widget
 
 from airwatch.config import SensorSettings, Zone
@@ -65,6 +68,16 @@ class Canvas:
             if (x, y) != (x1, y1) and self.blank(x, y):
                 self.put(x, y, ch, style)
 
+    def runs(self, y: int) -> list[tuple[str, str]]:
+        """Row ``y`` as (characters, style) runs."""
+        row, styles = self.chars[y], self.styles[y]
+        out, start = [], 0
+        for x in range(1, self.width + 1):
+            if x == self.width or styles[x] != styles[start]:
+                out.append(("".join(row[start:x]), styles[start]))
+                start = x
+        return out
+
     def render(self) -> Text:
         out = Text(no_wrap=True, overflow="crop")
         for y in range(self.height):
@@ -81,6 +94,7 @@ class Canvas:
 
 class Scope(Widget):
     DEFAULT_CSS = "Scope { height: 1fr; }"
+    _generation = 0  # bumped by every refresh(): the canvas is drawn again
 
     def __init__(self, **kwargs) -> None:  # type: ignore[no-untyped-def]
         super().__init__(**kwargs)
@@ -91,6 +105,8 @@ class Scope(Widget):
         self.sensor: SensorSettings | None = None
         self.zones: tuple[Zone, ...] = ()
         self.selected: str | None = None
+        self._strips_key: tuple[object, ...] = ()
+        self._strips: list[Strip] = []
         # Where each fix or point was drawn, for the view it was drawn in: tracks keep their
         # fixes from one refresh to the next, so only new fixes need the geodesy.
         self._projected_view: tuple[float, ...] = ()
@@ -125,14 +141,41 @@ class Scope(Widget):
         return None
 
     def render(self) -> Text:
-        width, height = self.size.width, self.size.height
-        if width < 10 or height < 5:
-            return Text("")
+        """The scope as one ``Text`` (for tests and screenshots; the screen uses ``render_line``)."""
+        return self.draw().render()
+
+    def render_line(self, y: int) -> Strip:
+        """Line API: the canvas is drawn once per refresh and each line served from it."""
+        key = (self._generation, self.size.width, self.size.height, self.rich_style)
+        if key != self._strips_key:
+            canvas = self.draw()
+            base = self.rich_style
+            styles: dict[str, Style] = {}
+            strips = []
+            for row in range(canvas.height):
+                segments = []
+                for chars, style in canvas.runs(row):
+                    st = styles.get(style)
+                    if st is None:
+                        st = styles[style] = base + Style.parse(style) if style else base
+                    segments.append(Segment(chars, st))
+                strips.append(Strip(segments, canvas.width))
+            self._strips, self._strips_key = strips, key
+        return self._strips[y] if 0 <= y < len(self._strips) else Strip.blank(self.size.width, self.rich_style)
+
+    def refresh(self, *regions, **kwargs):  # type: ignore[no-untyped-def, override]
+        self._generation += 1
+        return super().refresh(*regions, **kwargs)
+
+    def draw(self) -> Canvas:
+        width, height = max(self.size.width, 1), max(self.size.height, 1)
         canvas = Canvas(width, height)
+        if width < 10 or height < 5:
+            return canvas
         centre = self._centre()
         if centre is None:
             canvas.text(1, height // 2, "no position to centre on", "dim")
-            return canvas.render()
+            return canvas
         lat0, lon0 = centre
         cx, cy = width // 2, height // 2
         scale = min((height / 2 - 1) / self.range_m, (width / 2 - 1) / (2 * self.range_m))  # rows per metre
@@ -218,7 +261,7 @@ class Scope(Widget):
         self._projected = drawn
         canvas.text(cx, 0, "N", STYLE["north"])
         canvas.text(0, height - 1, f"R {fmt.metres(self.range_m)}" + (" follow" if self.follow else ""), "dim")
-        return canvas.render()
+        return canvas
 
     @staticmethod
     def _style(t: Track) -> str:
