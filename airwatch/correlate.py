@@ -286,8 +286,9 @@ class CorrelateService(Service):
 
     def status_doc(self, status: str) -> dict[str, Any]:
         c = self.merge.counts()
-        return {"status": status, "time": self.clock(), "contacts": self.contacts, "tracks": len(self.correlator.table.tracks),
-                "alerts": len(self.correlator.manager.alerts), "duplicates": c.duplicates, "lost": c.lost,
+        return {"status": status, "time": self.clock(), "contacts": self.contacts,
+                "tracks": len(self.correlator.table.tracks), "alerts": len(self.correlator.manager.alerts),
+                "duplicates": c.duplicates, "lost": c.lost, "forced": c.forced,
                 "malformed": sum(self.malformed.values()), "sensors": sorted(self.merge.streams)}
 
     def will(self) -> Message:
@@ -401,5 +402,6 @@ def cli(args: Any) -> int:
     c = result.counts
     print(f"airwatch correlate: {result.contacts} contacts from {len(service.merge.streams)} sensor(s), "
           f"{len(result.tracks)} tracks, {len(result.alerts)} alerts, {c.duplicates} duplicates dropped, "
-          f"{c.lost} lost in {c.gaps} gaps, {result.malformed} malformed messages", file=sys.stderr)
+          f"{c.lost} lost in {c.gaps} gaps, {c.forced} released before the other sensors caught up, "
+          f"{result.malformed} malformed messages", file=sys.stderr)
     return 0

@@ -49,6 +49,7 @@ def test_a_contact_waits_at_most_max_hold():
     m.add("A", "a", [(1, c(1.0))], now=10.0)
     assert m.release(now=10.05) == []
     assert times(m.release(now=10.2)) == [("A", 1.0)]
+    assert m.counts().forced == 1  # counted: the order may differ from replay's
 
 
 def test_heartbeat_watermark_frees_the_others_and_down_or_ended_sensors_stop_holding():

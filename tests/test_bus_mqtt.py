@@ -68,21 +68,36 @@ def sensor(broker: Broker, tmp_path, prefix: str, sensor_id: str, inputs: list[s
     return airwatch("sensor", "--config", str(config), *args)
 
 
+def assert_same_records(out: bytes, expected: bytes, err: bytes = b"") -> None:
+    """The correlator's JSON Lines are replay's, line for line (the differing lines shown if not)."""
+    got, want = out.splitlines(), expected.splitlines()
+    diff = [(i, g, w) for i, (g, w) in enumerate(zip(got, want, strict=False)) if g != w]
+    assert got == want, (f"{len(got)} lines, replay {len(want)}; differing: "
+                         + "\n".join(f"line {i}:\n  bus:    {g.decode()}\n  replay: {w.decode()}" for i, g, w in diff[:5])
+                         + f"\n{err.decode()}")
+
+
+def run_to_end(sensors: list[subprocess.Popen[bytes]], correlator: subprocess.Popen[bytes]) -> tuple[bytes, bytes]:
+    """Every sensor, then the correlator, finished with status 0: the correlator's stdout and stderr."""
+    for p in sensors:
+        rc, _, err = finish(p)
+        assert rc == 0, err.decode()
+    rc, out, err = finish(correlator)
+    assert rc == 0, err.decode()
+    return out, err
+
+
 def test_two_sensors_through_mosquitto_give_replays_tracks_and_alerts(mosquitto, tmp_path):
     prefix = f"t{unique()}/v1"
     correlator = start_correlator(mosquitto, tmp_path, prefix, "--json", "--until-ended", "--max-hold", "60")
     procs = [sensor(mosquitto, tmp_path, prefix, "A", INPUTS[:1], "--exit-at-end"),
              sensor(mosquitto, tmp_path, prefix, "B", INPUTS[1:], "--exit-at-end")]
     try:
-        for p in procs:
-            rc, _, err = finish(p)
-            assert rc == 0, err.decode()
-        rc, out, err = finish(correlator)
-        assert rc == 0, err.decode()
+        out, err = run_to_end(procs, correlator)
     finally:
         kill_all([*procs, correlator])
     expected = replay_json(INPUTS, DEMO_CONFIG)
-    assert out == expected
+    assert_same_records(out, expected, err)
     assert b"4320 contacts from 2 sensor(s)" in err and b" 0 lost" in err, err.decode()
     assert {orjson.loads(line)["type"] for line in out.splitlines() if b'"alert"' in line} == {
         "non_cooperative", "geofence", "proximity", "emergency"}
@@ -152,16 +167,12 @@ def test_broker_restart_mid_stream_loses_and_duplicates_nothing(tmp_path):
         # A's capture has frames all along (B's aircraft may be silent for a while): it spools meanwhile
         wait_for(lambda: spooled(spools[0]) > 0, what="sensor A to spool while the broker is away")
         broker.start()
-        for p in procs:
-            rc, _, err = finish(p)
-            assert rc == 0, err.decode()
-        rc, out, err = finish(correlator)
-        assert rc == 0, err.decode()
+        out, err = run_to_end(procs, correlator)
     finally:
         kill_all([*procs, correlator])
         broker.stop()
-    assert out == replay_json(INPUTS, DEMO_CONFIG)
-    assert b"4320 contacts from 2 sensor(s)" in err and b" 0 lost in 0 gaps" in err, err.decode()
+    assert_same_records(out, replay_json(INPUTS, DEMO_CONFIG), err)
+    assert b"4320 contacts from 2 sensor(s)" in err and b" 0 lost in 0 gaps, 0 released before" in err, err.decode()
 
 
 def test_console_feed_sees_tracks_alerts_acknowledgements_and_a_killed_sensor_go_down(mosquitto, tmp_path):
@@ -236,11 +247,8 @@ def test_tls_and_passwords_and_a_clear_refusal(tmp_path):
         for sensor_id, inputs in (("A", INPUTS[:1]), ("B", INPUTS[1:])):
             procs.append(sensor(broker, tmp_path, prefix, sensor_id, inputs, "--exit-at-end", username="sensor",
                                 password="s3nsor pass", **tls))
-        for p in procs[1:]:
-            rc, _, err = finish(p)
-            assert rc == 0, err.decode()
-        rc, out, err = finish(correlator)
-        assert rc == 0 and b"4320 contacts from 2 sensor(s)" in err, err.decode()
+        out, err = run_to_end(procs[1:], correlator)
+        assert b"4320 contacts from 2 sensor(s)" in err, err.decode()
         assert b"geofence" in out
     finally:
         kill_all(procs)

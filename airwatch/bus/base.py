@@ -268,12 +268,13 @@ class Service:
     def _on_link(self, state: str, detail: str) -> None:
         self.link, self.link_detail = state, detail
 
-    async def _keep_session(self, client_id: str, session: Callable[[Connection], Awaitable[Any]], will: Message,
-                            on_stop: Callable[[], None] | None = None) -> None:
+    async def _keep_session(self, client_id: str, session: Callable[[Connection], Awaitable[Any]],
+                            will: Message | None, on_stop: Callable[[], None] | None = None,
+                            clean: bool = False) -> None:
         """``session`` on the bus (reconnecting) until it returns; on stop, it gets ``STOP_GRACE_S`` to end
         (an absent broker is not waited for).  Raises :class:`BusRefused`."""
         assert self._stop is not None
-        link = asyncio.create_task(keep_connected(self.bus, client_id, session, will=will, clean=False,
+        link = asyncio.create_task(keep_connected(self.bus, client_id, session, will=will, clean=clean,
                                                   on_state=self._on_link))
         stopping = asyncio.create_task(self._stop.wait())
         try:

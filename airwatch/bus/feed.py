@@ -32,7 +32,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
-from airwatch.bus.base import Bus, BusRefused, Connection, Message, Outbox, keep_connected, pump, run_in_thread
+from airwatch.bus.base import Bus, BusRefused, Connection, Message, Outbox, Service, pump, run_in_thread
 from airwatch.bus.payload import (
     PayloadError,
     encode_doc,
@@ -55,7 +55,7 @@ STALE_AFTER = 3.0  # heartbeats missed before a sensor shows as stale
 _STATUS = {"up": "ok", "ended": "stopped", "stopped": "stopped", "down": "down"}
 
 
-class BusFeed:
+class BusFeed(Service):
     mode = "live"
 
     def __init__(self, settings: Settings, bus: Bus | None = None, *, client_id: str | None = None,
@@ -84,8 +84,6 @@ class BusFeed:
         self.malformed = 0
         self.error: str | None = None
         self._outbox: Outbox | None = None
-        self._stop: asyncio.Event | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._started = threading.Event()
 
@@ -96,10 +94,8 @@ class BusFeed:
         self._started.wait(5.0)
 
     def stop(self) -> None:
-        loop, stop = self._loop, self._stop
-        if loop is not None and stop is not None:
-            with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(stop.set)
+        with contextlib.suppress(RuntimeError):  # its loop has already closed
+            super().stop()
         if self._thread is not None:
             self._thread.join(timeout=10)
 
@@ -108,25 +104,15 @@ class BusFeed:
         self._bump()
 
     async def _main(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._stop = asyncio.Event()
+        self._begin()
         self._outbox = Outbox()
         self._started.set()
-        link = asyncio.create_task(keep_connected(self.bus, self.client_id, self._session, clean=True,
-                                                  on_state=self._on_link))
-        stopping = asyncio.create_task(self._stop.wait())
         try:
-            done, _ = await asyncio.wait({link, stopping}, return_when=asyncio.FIRST_COMPLETED)
-            if link in done:
-                link.result()
+            await self._keep_session(self.client_id, self._session, None, clean=True)
         except BusRefused as e:
             self.error = str(e)
             self._link.set("down", str(e))
             self._bump()
-        finally:
-            for task in (link, stopping):
-                task.cancel()
-            await asyncio.gather(link, stopping, return_exceptions=True)
 
     def _on_link(self, state: str, detail: str) -> None:
         with self._lock:

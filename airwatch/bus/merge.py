@@ -44,6 +44,7 @@ class StreamCounts:
     duplicates: int = 0  # dropped: already seen
     lost: int = 0  # sequence numbers never received
     gaps: int = 0  # times the stream skipped missing numbers
+    forced: int = 0  # released after max_hold while another sensor was behind (order not guaranteed)
 
 
 @dataclass(slots=True)
@@ -225,17 +226,22 @@ class TimeMerge:
                 break
             contact, arrived = best.queue[0]
             t = contact.time
-            if not force and now - arrived < max_hold:
-                blocked = False
+            if not force:
+                behind = None
                 for r in holding:
                     if r is best or r.queue:
                         continue
                     if r.watermark > t or (r.watermark == t and r.order > best.order):
                         continue
-                    blocked = True
+                    behind = r
                     break
-                if blocked:
-                    break
+                if behind is not None:
+                    if now - arrived < max_hold:
+                        break
+                    best.counts.forced += 1
+                    if best.counts.forced == 1 or best.counts.forced % 1000 == 0:
+                        log.info("sensor %s: contacts released after waiting %.1f s for sensor %s (%d so far)",
+                                 best.sensor_id, max_hold, behind.sensor_id, best.counts.forced)
             best.queue.popleft()
             best.counts.contacts += 1
             out.append(contact)
@@ -259,6 +265,6 @@ class TimeMerge:
     def counts(self) -> StreamCounts:
         total = StreamCounts()
         for s in self.streams.values():
-            for f in ("contacts", "duplicates", "lost", "gaps"):
+            for f in ("contacts", "duplicates", "lost", "gaps", "forced"):
                 setattr(total, f, getattr(total, f) + getattr(s.counts, f))
         return total
