@@ -22,13 +22,11 @@ from typing import Any
 
 from airwatch.bus.base import STOP_GRACE_S, Bus, Connection, Message, Service, drained, pump
 from airwatch.bus.payload import encode_contact, encode_doc
-from airwatch.bus.replay_source import ReplaySource
 from airwatch.bus.spool import Spool, default_path
 from airwatch.bus.topics import KINDS, Topics
 from airwatch.config import ConfigError, MqttSettings, Settings
 from airwatch.contact import Contact
 from airwatch.sources.health import SourceHealth
-from airwatch.sources.settings import ReplaySource as ReplaySettings
 
 log = logging.getLogger("airwatch.sensor")
 
@@ -38,18 +36,10 @@ WINDOW = 32  # messages in flight
 
 
 def open_sources(settings: Settings) -> list[Any]:
-    """One running source per ``[[sources]]`` table.  Raises ``ConfigError``."""
-    sources: list[Any] = []
-    for i, src in enumerate(settings.sources):
-        if isinstance(src, ReplaySettings):
-            sources.append(ReplaySource(src, settings))
-            continue
-        try:
-            from airwatch.sources.live import open_source  # the live radio sources, loaded only when used
-        except ImportError as e:
-            raise ConfigError(f"{settings.source}: sources[{i}]: live sources are not available here ({e})") from None
-        sources.append(open_source(src, settings))
-    return sources
+    """One running source per ``[[sources]]`` table (:func:`airwatch.sources.live.open_source`)."""
+    from airwatch.sources.live import open_source  # the radios' modules, loaded only for a sensor
+
+    return [open_source(src, settings) for src in settings.sources]
 
 
 def health_doc(h: SourceHealth) -> dict[str, Any]:
@@ -89,6 +79,8 @@ class SensorService(Service):
         self.contacts = 0
         self._commit_handle: asyncio.TimerHandle | None = None
         self._sources_done: asyncio.Event | None = None
+        self._last: list[float | None] = [None] * len(self.sources)  # each source's latest contact time
+        self._finished = [False] * len(self.sources)
 
     def _topic_for(self, kind: str) -> str:
         return self.topics.contacts(self.sensor.id, kind)
@@ -96,7 +88,7 @@ class SensorService(Service):
     # -- contacts in ------------------------------------------------------------------------------
 
     def emit(self, contact: Contact) -> None:
-        """Called by the sources for every contact (on the service's event loop)."""
+        """Every contact a source hears (on the service's event loop): numbered and spooled."""
         if contact.sensor_id is None:
             contact.sensor_id = self.sensor.id
         spool = self.spool
@@ -114,31 +106,42 @@ class SensorService(Service):
             log.exception("spool %s: cannot write", self.spool.path)
             self._commit_handle = self._loop.call_later(1.0, self._commit) if self._loop else None
 
-    async def _run_source(self, source: Any) -> None:
+    async def _run_source(self, i: int) -> None:
+        source, last = self.sources[i], self._last
+
+        def emit(contact: Contact) -> None:
+            if last[i] is None or contact.time > last[i]:  # type: ignore[operator]
+                last[i] = contact.time
+            self.emit(contact)
+
         try:
-            await source.run(self.emit)
+            await source.run(emit)
         except asyncio.CancelledError:
             raise
         except Exception as e:  # noqa: BLE001 - one broken source must not stop the others
             log.exception("source %s failed", source.health.name)
             source.health.errors += 1
             source.health.set("down", f"{type(e).__name__}: {e}")
+        self._finished[i] = True
 
     # -- status -----------------------------------------------------------------------------------
 
     def watermark(self) -> float | None:
-        """Capture time up to which every contact has been emitted (live sources: now)."""
+        """The time before which no contact will come any more: for live sources, now (they stamp
+        contacts as they hear them); for a replay (``health.kind == "replay"``, capture-clocked), the
+        time of its latest contact.  ``None`` while a replay has not started."""
         marks, finished = [], []
-        for s in self.sources:
-            if not hasattr(s, "watermark"):
+        for i, source in enumerate(self.sources):
+            last = self._last[i]
+            if source.health.kind != "replay":
                 marks.append(_time.time())
-            elif getattr(s, "finished", False):
-                if s.watermark is not None:
-                    finished.append(s.watermark)
-            elif s.watermark is None:
-                return None  # a replay that has not started says nothing yet
+            elif self._finished[i]:
+                if last is not None:
+                    finished.append(last)
+            elif last is None:
+                return None
             else:
-                marks.append(s.watermark)
+                marks.append(last)
         if marks:
             return min(marks)
         return max(finished) if finished else None
@@ -177,7 +180,10 @@ class SensorService(Service):
         self._begin()
         self._sources_done = asyncio.Event()
         self.state = "up"
-        sources = [asyncio.create_task(self._run_source(s), name=f"source {s.health.name}") for s in self.sources]
+        self._last = [None] * len(self.sources)
+        self._finished = [False] * len(self.sources)
+        sources = [asyncio.create_task(self._run_source(i), name=f"source {s.health.name}")
+                   for i, s in enumerate(self.sources)]
         watch = asyncio.create_task(self._watch_sources(sources))
 
         def stop_sources() -> None:

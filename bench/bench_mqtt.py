@@ -65,7 +65,7 @@ class SyntheticSource:
         from airwatch.sources.health import SourceHealth
 
         self.sensor_id, self.rate, self.seconds = sensor_id, rate, seconds
-        self.health = SourceHealth(name=f"synthetic {sensor_id}", kind="replay", sensor_id=sensor_id)
+        self.health = SourceHealth(name=f"synthetic {sensor_id}", kind="synthetic", sensor_id=sensor_id)
 
     async def run(self, emit) -> None:  # type: ignore[no-untyped-def]
         from airwatch.contact import BasicID, Contact, Location, Transport
