@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 import threading
+import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -72,19 +73,26 @@ async def keep_connected(bus: Bus, client_id: str, body: Callable[[Connection], 
     password only fills the broker's log.  ``on_state("up"|"down", detail)`` follows the link.
     """
     delay = backoff[0]
+    said, said_at = "", 0.0  # the same failure is logged again once a minute, not every retry
     while True:
         try:
             async with bus.connect(client_id, will=will, clean=clean) as conn:
                 delay = backoff[0]
                 if on_state is not None:
                     on_state("up", f"connected to {bus.name}")
+                if said:
+                    log.warning("%s: connected to %s again", client_id, bus.name)
+                    said = ""
                 return await body(conn)
         except BusRefused:
             raise
         except BusUnavailable as e:
             if on_state is not None:
                 on_state("down", f"{e}; retrying in {delay:.1f} s")
-            log.warning("%s: %s; retrying in %.1f s", client_id, e, delay)
+            now = time.monotonic()
+            if str(e) != said or now - said_at >= 60.0:
+                log.warning("%s: %s; retrying (every %.0f s at most)", client_id, e, backoff[1])
+                said, said_at = str(e), now
         await asyncio.sleep(delay)
         delay = min(delay * 2, backoff[1])
 

@@ -87,6 +87,14 @@ def explain(error: BaseException, where: str) -> BusRefused | BusUnavailable:
     return BusUnavailable(f"broker {where}: {text}")
 
 
+def _paho_logger() -> logging.Logger:
+    """paho's own log, quiet unless debugging: its socket errors are reported by :func:`explain`."""
+    logger = logging.getLogger("airwatch.bus.paho")
+    if logger.level == logging.NOTSET and not logging.getLogger().isEnabledFor(logging.DEBUG):
+        logger.setLevel(logging.CRITICAL)
+    return logger
+
+
 class MqttConnection:
     def __init__(self, client: aiomqtt.Client, where: str) -> None:
         self.client = client
@@ -134,8 +142,7 @@ class MqttBus:
             s.host, s.port, username=s.username, password=self.password, identifier=client_id,
             will=None if will is None else aiomqtt.Will(will.topic, will.payload, will.qos, will.retain),
             clean_session=clean, keepalive=max(1, round(s.keepalive_s)), tls_context=self.tls,
-            max_inflight_messages=INFLIGHT, timeout=TIMEOUT_S,
-            logger=logging.getLogger("airwatch.bus.paho"))
+            max_inflight_messages=INFLIGHT, timeout=TIMEOUT_S, logger=_paho_logger())
         client.pending_calls_threshold = 1 << 30  # the pump keeps many publishes pending by design
         try:
             await client.__aenter__()
