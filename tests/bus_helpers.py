@@ -76,6 +76,16 @@ def mosquitto_path() -> str:
     return path
 
 
+def _die_with_parent() -> None:
+    """In the child: ask Linux to end this broker when the test run that started it ends, even killed."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 class Broker:
     """A Mosquitto of the test's own, with a config file in ``workdir``."""
 
@@ -105,7 +115,8 @@ class Broker:
         conf = self.workdir / "mosquitto.conf"
         conf.write_text(self.config())
         with self.log.open("ab") as log:
-            self.proc = subprocess.Popen([mosquitto_path(), "-c", str(conf)], stdout=log, stderr=log)
+            self.proc = subprocess.Popen([mosquitto_path(), "-c", str(conf)], stdout=log, stderr=log,
+                                         preexec_fn=_die_with_parent)
         deadline = time.monotonic() + 10
         while True:
             if self.proc.poll() is not None:
