@@ -140,8 +140,7 @@ def test_local_site_runs_sensor_and_correlator_for_the_console_without_a_broker(
     store = Store(f"sqlite:///{tmp_path / 'site.db'}")
     site = LocalSite(settings, store=store)
     feed = site.feed()
-    site.start()
-    feed.start()
+    feed.start()  # the site's services too
     try:
         pic = wait_for(lambda: (p := feed.picture()).alerts and {h.name: h for h in p.sources}.get("sensor laptop")
                        and p.sources[-1].status == "stopped" and len(p.alerts) >= 6 and p,
@@ -153,8 +152,7 @@ def test_local_site_runs_sensor_and_correlator_for_the_console_without_a_broker(
         wait_for(lambda: site.correlate.correlator.manager.alerts[alert.alert_id].acknowledged,
                  what="the correlator to apply the acknowledgement")
     finally:
-        feed.stop()
-        site.stop()
+        feed.stop()  # and the site
     assert any(a.acknowledged_by == "operator" for a in store.alerts())
     assert site.error is None
     store.close()

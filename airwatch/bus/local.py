@@ -2,11 +2,10 @@
 
 For ``airwatch monitor``::
 
-    site = LocalSite(settings, store=store)   # settings: [sensor], [[sources]], zones, thresholds
-    feed = site.feed()                         # a console Feed (BusFeed on the same bus)
-    site.start(); feed.start()
+    feed = LocalSite(settings, store=store).feed()   # settings: [sensor], [[sources]], zones, thresholds
+    feed.start()     # the site's services on their worker thread, then the console's feed
     ...
-    feed.stop(); site.stop()                   # contacts flushed to storage, services stopped
+    feed.stop()      # the feed, then the services (storage flushed)
 
 The sensor publishes its contacts and status on the :class:`~airwatch.bus.inproc.InProcessBus`
 exactly as it would to Mosquitto (its spool lives in memory), the correlator takes them from
@@ -43,13 +42,31 @@ class LocalSite:
         self._thread: threading.Thread | None = None
 
     def feed(self) -> Any:
+        """A console :class:`~airwatch.console.picture.Feed` that starts and stops this site with it."""
         from airwatch.bus.feed import BusFeed
 
-        return BusFeed(self.settings, self.bus, client_id="airwatch-console")
+        site = self
+
+        class LocalFeed(BusFeed):
+            def start(self) -> None:
+                site.start()
+                super().start()
+
+            def stop(self) -> None:
+                super().stop()
+                site.stop()
+
+            def picture(self):  # type: ignore[no-untyped-def]
+                pic = super().picture()
+                pic.error = pic.error or site.error
+                return pic
+
+        return LocalFeed(self.settings, self.bus, client_id="airwatch-console")
 
     def start(self) -> None:
-        self._thread = run_in_thread(self._main, "airwatch-local-site", self._failed)
-        self.correlate.ready.wait(10.0)
+        if self._thread is None:
+            self._thread = run_in_thread(self._main, "airwatch-local-site", self._failed)
+            self.correlate.ready.wait(10.0)
 
     def _failed(self, e: BaseException) -> None:
         self.error = f"{type(e).__name__}: {e}"
