@@ -40,6 +40,7 @@ class _Row:
     track: Track
     cells: dict[str, Text]
     plain: dict[str, str]
+    stale: bool = False  # off screen when its track changed: formatted when it scrolls into view
 
 
 class ContactTable(CellCache, DataTable):
@@ -49,6 +50,9 @@ class ContactTable(CellCache, DataTable):
         Binding("g", "scroll_top", "Top", show=False),
         Binding("G", "scroll_bottom", "Bottom", show=False),
     ]
+
+    #: (threats, now, sensor) of the last refresh, for rows formatted when they scroll into view
+    _shown_with: tuple[dict[str, fmt.Threat], float | None, SensorSettings | None] | None = None
 
     class Selected(Message):
         def __init__(self, track_id: str | None) -> None:
@@ -75,15 +79,22 @@ class ContactTable(CellCache, DataTable):
         if wanted == self._columns:
             return
         selected = self.selected_id
+        at_top = self.cursor_row == 0
         self.clear(columns=True)
         spec = {key: (label, width) for key, label, width, _ in COLUMNS}
         for key in wanted:
             self.add_column(spec[key][0], key=key, width=spec[key][1])
         self._columns = wanted
-        rows, self._rows, self._order = self._rows, {}, []
-        for tid, row in rows.items():
-            self._add(tid, row)
-        self._select(selected)
+        rows = self._rows
+        self._rows = {}
+        shown = set(self._order)
+        for tid in [*self._order, *(t for t in rows if t not in shown)]:  # in the order shown
+            if tid in rows:
+                self._add(tid, rows[tid])
+        if at_top:
+            self.move_cursor(row=0, animate=False)
+        else:
+            self._select(selected)
 
     def on_resize(self) -> None:
         self._ensure_columns()
@@ -167,23 +178,19 @@ class ContactTable(CellCache, DataTable):
         for tid in [tid for tid in self._rows if tid not in visible]:
             self.remove_row(tid)
             del self._rows[tid]
-        ranks: dict[str, tuple] = {}
-        for tid, track in visible.items():
-            threat = threats.get(tid)
-            row = self._rows.get(tid)
-            if row is None or row.track is not track or fmt.badges(threat).plain != row.plain.get("alerts"):
-                cells = self._cells(track, threat, now, sensor)
-                if row is None:
-                    self._add(tid, _Row(track, cells, {k: v.plain for k, v in cells.items()}))
-                else:
-                    self._update(tid, row, cells)
-                    row.track = track
-            else:  # unchanged track: only its age moves
-                age = fmt.age(None if now is None else now - track.last_seen)
-                if age != row.plain["age"]:
-                    self._update(tid, row, {"age": Text(age, style=row.cells["age"].style)})
-            ranks[tid] = self._rank(track, threat, sensor, now)
+        ranks = {tid: self._rank(track, threats.get(tid), sensor, now) for tid, track in visible.items()}
         order = sorted(ranks, key=ranks.__getitem__, reverse=self.reverse)
+        self._shown_with = (threats, now, sensor)
+        window = self._window(order, selected)
+        for tid, track in visible.items():
+            row = self._rows.get(tid)
+            if row is None:
+                cells = self._cells(track, threats.get(tid), now, sensor)
+                self._add(tid, _Row(track, cells, {k: v.plain for k, v in cells.items()}))
+            elif tid in window:
+                self._refresh_row(tid, row, track)
+            else:  # off screen: format it when it scrolls into view (2,000 rows, 40 on screen)
+                row.track, row.stale = track, True
         if order != self._order:
             for tid in order:
                 self._rows[tid].cells["threat"].rank = ranks[tid]  # type: ignore[attr-defined]
@@ -193,6 +200,35 @@ class ContactTable(CellCache, DataTable):
                 self.move_cursor(row=0, animate=False)
             else:
                 self._select(selected)
+
+    def _window(self, order: list[str], selected: str | None) -> set[str]:
+        """Rows on screen (with a screen's margin either side), and the selected one."""
+        top = int(self.scroll_offset.y)
+        height = max(self.size.height, 1)
+        window = set(order[max(top - height, 0): top + 2 * height])
+        if selected is not None:
+            window.add(selected)
+        return window
+
+    def _refresh_row(self, tid: str, row: _Row, track: Track) -> None:
+        threats, now, sensor = self._shown_with
+        threat = threats.get(tid)
+        if row.stale or row.track is not track or fmt.badges(threat).plain != row.plain.get("alerts"):
+            self._update(tid, row, self._cells(track, threat, now, sensor))
+            row.track, row.stale = track, False
+        else:  # unchanged track: only its age moves
+            age = fmt.age(None if now is None else now - track.last_seen)
+            if age != row.plain["age"]:
+                self._update(tid, row, {"age": Text(age, style=row.cells["age"].style)})
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        if self._shown_with is None or not hasattr(self, "_rows"):
+            return
+        for tid in self._window(self._order, self.selected_id):
+            row = self._rows.get(tid)
+            if row is not None and row.stale:
+                self._refresh_row(tid, row, row.track)
 
     def _update(self, tid: str, row: _Row, cells: dict[str, Text]) -> None:
         for key, cell in cells.items():
