@@ -223,6 +223,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     console_cli.add_arguments(p)
     p.set_defaults(run=console_cli.run)
+
+    p = sub.add_parser("monitor", help="one laptop, no server: live sources, correlator, storage and console",
+                       description="Run the [[sources]] of the config, the correlator and storage (SQLite by "
+                                   "default) and the console in one process, on an in-process bus: no broker.")
+    console_cli.add_monitor_arguments(p)
+    p.set_defaults(run=console_cli.run_monitor)
     return parser
 
 

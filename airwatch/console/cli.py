@@ -87,6 +87,30 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_monitor_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", required=True, help="config.toml with the [[sources]] to run (and [sensor], zones, ...)")
+    p.add_argument("--db", default="sqlite:///airwatch.db",
+                   help="where tracks, positions, alerts and acknowledgements go (default: sqlite:///airwatch.db)")
+    p.add_argument("--operator", help="name stored with acknowledgements (default: [console] operator, else the login)")
+
+
+def run_monitor(args: argparse.Namespace) -> int:
+    """Sources, correlator, storage and console in one process, on an in-process bus."""
+    from airwatch.console.app import AirwatchConsole
+    from airwatch.console.live import live_feed
+    from airwatch.storage import Store
+
+    settings = load_settings(args.config)
+    store = Store(args.db) if args.db else None
+    try:
+        feed = live_feed(settings, store=store, embedded=True)
+        AirwatchConsole(feed, settings, operator=args.operator).run()
+    finally:
+        if store is not None:
+            store.close()
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="tui.py", description="airwatch operator console")
     add_arguments(parser)

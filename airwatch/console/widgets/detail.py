@@ -107,7 +107,8 @@ class Detail(VerticalScroll):
         super().__init__(**kwargs)
         self.body = Static(Text("Select a contact to see its details.", style="dim"), id="detail-body")
         self._shown: tuple[int, int, int] | None = None
-        self.current: object = Text("")  # what the pane shows (tests read it)
+        self.current: object = Text("")
+        self._shape: tuple[object, ...] | None = None  # what decides the pane's line count  # what the pane shows (tests read it)
 
     def compose(self):  # type: ignore[no-untyped-def]
         yield self.body
@@ -120,9 +121,15 @@ class Detail(VerticalScroll):
         self._shown = key
         if track is None:
             self.current = Text("Select a contact to see its details.", style="dim")
+            shape: tuple[object, ...] = ()
         else:
             self.current = Group(*self.sections(track, alerts, sensor, now))
-        self.body.update(self.current)
+            shape = (track.track_id, sum(track.track_id in a.track_ids for a in alerts), tuple(sorted(track.latest)),
+                     track.last_fix is None, track.operator is None, track.home is None, track.signature,
+                     track.icao)
+        # Laying the screen out again costs as much as drawing it: only when the pane's lines change.
+        self.body.update(self.current, layout=shape != self._shape)
+        self._shape = shape
 
     def sections(self, track: Track, alerts: list[Alert], sensor: SensorSettings | None,
                  now: float | None) -> list:  # type: ignore[type-arg]
