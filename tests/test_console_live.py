@@ -43,6 +43,9 @@ async def test_monitor_runs_sources_correlator_storage_and_console_in_one_proces
             await wait_for(pilot, all_drones_and_alerts)
             pic = app.picture_
             assert pic.mode == "live"
+            # the table shows them too: ages run on the correlator's clock, not on today's date
+            shown = {app.table.get_cell(k, "ident").plain for k in (r.key.value for r in app.table.ordered_rows)}
+            assert drones <= shown
             assert "LIVE" in app.status.current.plain
             assert any(h.name.startswith("sensor ") for h in pic.sources)
             await pilot.press("2")

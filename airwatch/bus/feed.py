@@ -81,6 +81,8 @@ class BusFeed(Service):
         self._correlator = SourceHealth(name="correlator", kind="correlator", status="starting",
                                         detail="no status yet")
         self._version = 0
+        self._data_time = 0.0  # newest track time heard, and the wall-clock time it was heard
+        self._data_wall = 0.0
         self.malformed = 0
         self.error: str | None = None
         self._outbox: Outbox | None = None
@@ -146,6 +148,8 @@ class BusFeed(Service):
                         self._tracks.pop(ident, None)  # type: ignore[arg-type]
                     else:
                         self._tracks[track.track_id] = track
+                        if track.last_seen > self._data_time:  # the correlator's clock, as far as seen
+                            self._data_time, self._data_wall = track.last_seen, self.clock()
                     self._version += 1
             elif kind == "alerts":
                 _, alert = read_alert_event(msg.payload)
@@ -229,7 +233,10 @@ class BusFeed(Service):
                     h.status, h.detail = "stale", f"no heartbeat for {now - received:.0f} s"
                 sources.append(h)
             alerts = sorted(self._alerts.values(), key=lambda a: a.time)
-            return Picture(mode="live", now=now, tracks=list(self._tracks.values()), alerts=alerts,
+            # Ages are measured on the correlator's clock (the contacts' time), run on by the wall
+            # clock since it was last heard: live it is the wall clock, for replayed sources it is not.
+            data_now = self._data_time + (now - self._data_wall) if self._data_time else now
+            return Picture(mode="live", now=data_now, tracks=list(self._tracks.values()), alerts=alerts,
                            sources=sources, sensors=dict(self._positions), zones=self.settings.zones,
                            version=self._version, error=self.error)
 
