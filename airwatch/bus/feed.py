@@ -44,7 +44,7 @@ from airwatch.bus.payload import (
 )
 from airwatch.bus.topics import Topics
 from airwatch.config import ConfigError, MqttSettings, SensorSettings, Settings
-from airwatch.console.picture import Picture
+from airwatch.console.picture import LiveControls, Picture
 from airwatch.correlator.model import Alert, Track
 from airwatch.sources.health import SourceHealth
 
@@ -55,7 +55,7 @@ STALE_AFTER = 3.0  # heartbeats missed before a sensor shows as stale
 _STATUS = {"up": "ok", "ended": "stopped", "stopped": "stopped", "down": "down"}
 
 
-class BusFeed(Service):
+class BusFeed(LiveControls, Service):
     mode = "live"
 
     def __init__(self, settings: Settings, bus: Bus | None = None, *, client_id: str | None = None,
@@ -257,21 +257,6 @@ class BusFeed(Service):
         with self._lock:
             self._version += 1
 
-    # Replay controls: nothing to do live.
-    def pause(self, paused: bool) -> None:
-        pass
-
-    def set_speed(self, speed: float) -> None:
-        pass
-
-    def step(self) -> None:
-        pass
-
-    def jump(self, when: float) -> None:
-        pass
-
-    def jump_next_alert(self) -> None:
-        pass
 
 
 class MqttFeed(BusFeed):

@@ -73,3 +73,22 @@ class Feed(Protocol):
 
     def jump_next_alert(self) -> None:
         """Run forward until the next alert is raised, then pause."""
+
+
+class LiveControls:
+    """Mixin for live feeds: the replay controls do nothing (there is no replay to steer)."""
+
+    def pause(self, paused: bool) -> None:
+        pass
+
+    def set_speed(self, speed: float) -> None:
+        pass
+
+    def step(self) -> None:
+        pass
+
+    def jump(self, when: float) -> None:
+        pass
+
+    def jump_next_alert(self) -> None:
+        pass

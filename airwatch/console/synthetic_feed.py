@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from airwatch.config import SensorSettings, Settings
 from airwatch.console.keeper import PictureKeeper
-from airwatch.console.picture import Picture
+from airwatch.console.picture import LiveControls, Picture
 from airwatch.contact import Aircraft, BasicID, Contact, GeoPoint, Location, Transport
 from airwatch.correlator.engine import Correlator
 from airwatch.sources.health import SourceHealth
@@ -52,7 +52,7 @@ class _Object:
     operator: GeoPoint | None = None
 
 
-class SyntheticFeed:
+class SyntheticFeed(LiveControls):
     mode = "live"
 
     def __init__(self, settings: Settings | None = None, *, drones: int = 1500, aircraft: int = 50,
@@ -199,21 +199,6 @@ class SyntheticFeed:
     def acknowledge(self, alert_id: str, by: str) -> None:
         with self._lock:
             self.correlator.manager.acknowledge(alert_id, self.correlator.now or self.clock(), by)
-
-    def pause(self, paused: bool) -> None:
-        pass
-
-    def set_speed(self, speed: float) -> None:
-        pass
-
-    def step(self) -> None:
-        pass
-
-    def jump(self, when: float) -> None:
-        pass
-
-    def jump_next_alert(self) -> None:
-        pass
 
 
 def _layout(drones: int, aircraft: int, signatures: int, rng: random.Random) -> list[_Object]:

@@ -8,12 +8,11 @@ marked with who acknowledged them and when.
 from __future__ import annotations
 
 from rich.text import Text
-from textual.binding import Binding
 from textual.widgets import DataTable
 
 from airwatch.console import format as fmt
 from airwatch.console.widgets.cell_cache import CellCache
-from airwatch.console.widgets.contact_table import RankedText
+from airwatch.console.widgets.contact_table import VIM_KEYS, RankedText
 from airwatch.correlator.model import Alert
 
 #: key, label, width (fixed: a width that followed the content would depend on when rows arrived)
@@ -23,12 +22,7 @@ MAX_ROWS = 2000  # acknowledged alerts beyond this many rows leave the screen (s
 
 
 class AlertLog(CellCache, DataTable):
-    BINDINGS = [
-        Binding("j", "cursor_down", "Down", show=False),
-        Binding("k", "cursor_up", "Up", show=False),
-        Binding("g", "scroll_top", "Top", show=False),
-        Binding("G", "scroll_bottom", "Bottom", show=False),
-    ]
+    BINDINGS = VIM_KEYS
 
     def __init__(self, **kwargs) -> None:  # type: ignore[no-untyped-def]
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)

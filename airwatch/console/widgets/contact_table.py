@@ -26,6 +26,13 @@ COLUMNS: tuple[tuple[str, str, int, int], ...] = (
     ("trk", "TRK", 3, 124), ("rssi", "RSSI", 4, 112), ("age", "AGE", 4, 0), ("op", "OPR", 6, 132),
     ("alerts", "ALERTS", 22, 0),
 )
+#: vim-style movement, for both tables
+VIM_KEYS = [
+    Binding("j", "cursor_down", "Down", show=False),
+    Binding("k", "cursor_up", "Up", show=False),
+    Binding("g", "scroll_top", "Top", show=False),
+    Binding("G", "scroll_bottom", "Bottom", show=False),
+]
 SORTS = ("threat", "range", "age", "identity", "altitude", "kind")
 
 
@@ -44,12 +51,7 @@ class _Row:
 
 
 class ContactTable(CellCache, DataTable):
-    BINDINGS = [
-        Binding("j", "cursor_down", "Down", show=False),
-        Binding("k", "cursor_up", "Up", show=False),
-        Binding("g", "scroll_top", "Top", show=False),
-        Binding("G", "scroll_bottom", "Bottom", show=False),
-    ]
+    BINDINGS = VIM_KEYS
 
     #: (threats, now, sensor) of the last refresh, for rows formatted when they scroll into view
     _shown_with: tuple[dict[str, fmt.Threat], float | None, SensorSettings | None] | None = None
