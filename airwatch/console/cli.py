@@ -115,8 +115,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="tui.py", description="airwatch operator console")
     add_arguments(parser)
     args = parser.parse_args(argv)
+    from airwatch.storage import StorageError
+
     try:
         return run(args)
-    except ConfigError as e:
+    except (ConfigError, StorageError) as e:
         print(f"airwatch tui: {e}", file=sys.stderr)
         return 2

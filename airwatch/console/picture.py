@@ -26,7 +26,6 @@ class ReplayState:
     end: float | None = None  # capture time of the last contact, once known
     position: float | None = None  # capture time the replay has reached
     finished: bool = False
-    alert_times: tuple[float, ...] = ()  # for ticks on the progress bar
 
 
 @dataclass(slots=True)

@@ -100,7 +100,6 @@ class ReplayFeed:
         self._sink.step(step)
         self.keeper.note(step)
         for alert in step.alerts:
-            self.state.alert_times += (alert.time,)
             ack = self._acks.get(alert.alert_id)
             if ack is not None:
                 self._apply_ack(alert.alert_id, *ack)

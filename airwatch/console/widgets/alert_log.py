@@ -8,11 +8,9 @@ marked with who acknowledged them and when.
 from __future__ import annotations
 
 from rich.text import Text
-from textual.widgets import DataTable
 
 from airwatch.console import format as fmt
-from airwatch.console.widgets.cell_cache import CellCache
-from airwatch.console.widgets.contact_table import VIM_KEYS, RankedText
+from airwatch.console.widgets.contact_table import VIM_KEYS, KeyedTable, RankedText
 from airwatch.correlator.model import Alert
 
 #: key, label, width (fixed: a width that followed the content would depend on when rows arrived)
@@ -21,7 +19,7 @@ COLUMNS = (("time", "TIME", 8), ("sev", "SEV", 8), ("type", "TYPE", 11), ("subje
 MAX_ROWS = 2000  # acknowledged alerts beyond this many rows leave the screen (storage keeps them)
 
 
-class AlertLog(CellCache, DataTable):
+class AlertLog(KeyedTable):
     BINDINGS = VIM_KEYS
 
     def __init__(self, **kwargs) -> None:  # type: ignore[no-untyped-def]
@@ -32,15 +30,6 @@ class AlertLog(CellCache, DataTable):
     def on_mount(self) -> None:
         for key, label, width in COLUMNS:
             self.add_column(label, key=key, width=width)
-
-    @property
-    def selected_id(self) -> str | None:
-        if not self.row_count:
-            return None
-        try:
-            return self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
-        except Exception:  # noqa: BLE001
-            return None
 
     def alert(self, alert_id: str | None) -> Alert | None:
         return self._shown.get(alert_id) if alert_id else None

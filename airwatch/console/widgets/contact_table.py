@@ -50,7 +50,20 @@ class _Row:
     stale: bool = False  # off screen when its track changed: formatted when it scrolls into view
 
 
-class ContactTable(CellCache, DataTable):
+class KeyedTable(CellCache, DataTable):
+    """A table whose rows are keyed by id: the id under the cursor."""
+
+    @property
+    def selected_id(self) -> str | None:
+        if not self.row_count:
+            return None
+        try:
+            return self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
+        except Exception:  # noqa: BLE001 - no row under the cursor
+            return None
+
+
+class ContactTable(KeyedTable):
     BINDINGS = VIM_KEYS
 
     #: (threats, now, sensor) of the last refresh, for rows formatted when they scroll into view
@@ -102,15 +115,6 @@ class ContactTable(CellCache, DataTable):
         self._ensure_columns()
 
     # -- rows ----------------------------------------------------------------------------------
-
-    @property
-    def selected_id(self) -> str | None:
-        if not self.row_count:
-            return None
-        try:
-            return self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
-        except Exception:  # noqa: BLE001 - no row under the cursor
-            return None
 
     def _select(self, track_id: str | None) -> None:
         if track_id is not None and track_id in self._rows:
