@@ -119,14 +119,18 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _sensor(args: argparse.Namespace) -> int:
+    from airwatch.heap import tune_gc
     from airwatch.sensor import cli
 
+    tune_gc()
     return cli(args)
 
 
 def _correlate(args: argparse.Namespace) -> int:
     from airwatch.correlate import cli
+    from airwatch.heap import tune_gc
 
+    tune_gc()
     return cli(args)
 
 

@@ -65,6 +65,7 @@ from airwatch.console import format as fmt
 from airwatch.console.app import AirwatchConsole
 from airwatch.console.synthetic_feed import SyntheticFeed
 from airwatch.correlator.model import Track
+from airwatch.heap import tune_gc
 
 SIZE = (200, 60)
 TMUX_SOCKET = "airwatch-bench"
@@ -327,6 +328,7 @@ def main() -> None:
     ap.add_argument("--child", choices=("console", "naive"), help=argparse.SUPPRESS)
     ap.add_argument("--child-out", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    tune_gc()  # as tui.py does: both apps, the console and the reference, run with it
     if args.child:
         try:
             asyncio.run(run_child(args.child, args))

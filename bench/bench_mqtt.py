@@ -334,7 +334,10 @@ def main() -> None:
 
     from bench_replay import scenario
 
+    from airwatch.heap import tune_gc
     from airwatch.simulate import simulate
+
+    tune_gc()  # the correlate service runs in this process: as `airwatch correlate` does
 
     work = Path(tempfile.mkdtemp(prefix="airwatch-bench-mqtt-"))
     broker, port = start_broker(work)

@@ -273,3 +273,22 @@ async def test_columns_collapse_on_a_narrow_terminal() -> None:
         await settle(pilot, app)
         wide = {c.key.value for c in app.table.columns.values()}
         assert {"op", "trk", "rssi", "gs", "src", "brg"} <= wide
+
+
+async def test_flash_shows_on_the_panels_without_moving_them() -> None:
+    """The flash changes the panels' borders (heavy, error colour) but never their size: a new
+    layout of a 2,000-row screen at every ring froze the console for a quarter of a second."""
+    app = demo_app(START + 100)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        app.remove_class("-flash")
+        await pilot.pause()
+        panels = [app.table, app.log_pane, app.scope, app.detail]
+        before = [(w.region, w.styles.border_top) for w in panels]
+        app.ring()
+        await pilot.pause()
+        assert app.has_class("-flash")
+        during = [(w.region, w.styles.border_top) for w in panels]
+        assert [r for r, _ in during] == [r for r, _ in before]  # nothing moved or resized
+        for (_, (kind_before, colour_before)), (_, (kind, colour)) in zip(before, during, strict=True):
+            assert kind == "heavy" and kind_before != "heavy" and colour != colour_before

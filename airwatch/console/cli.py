@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from airwatch.config import ConfigError, Settings, load_settings
+from airwatch.heap import tune_gc
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 DEMO_DIR = ROOT / "captures"
@@ -80,6 +81,7 @@ def run(args: argparse.Namespace) -> int:
         store = Store(args.db)
     try:
         feed = build_feed(args, settings, store)
+        tune_gc()
         AirwatchConsole(feed, settings, operator=args.operator).run()
     finally:
         if store is not None:
@@ -104,6 +106,7 @@ def run_monitor(args: argparse.Namespace) -> int:
     store = Store(args.db) if args.db else None
     try:
         feed = live_feed(settings, store=store, embedded=True)
+        tune_gc()
         AirwatchConsole(feed, settings, operator=args.operator).run()
     finally:
         if store is not None:
