@@ -53,7 +53,7 @@ async def settle(pilot, app: AirwatchConsole, rounds: int = 400) -> None:  # typ
 
 
 def table_keys(table) -> list[str]:  # type: ignore[no-untyped-def]
-    return [row.key.value for row in table.ordered_rows]
+    return table.row_keys
 
 
 def cell_text(table, row_key: str, column: str) -> str:  # type: ignore[no-untyped-def]

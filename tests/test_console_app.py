@@ -265,13 +265,13 @@ async def test_columns_collapse_on_a_narrow_terminal() -> None:
     app = demo_app(START + 60)
     async with app.run_test(size=(90, 40)) as pilot:
         await settle(pilot, app)
-        narrow = {c.key.value for c in app.table.columns.values()}
+        narrow = {c.key for c in app.table.columns}
         assert {"ident", "rng", "alt", "age", "alerts"} <= narrow
         assert "op" not in narrow and "trk" not in narrow
     app = demo_app(START + 60)
     async with app.run_test(size=(260, 40)) as pilot:
         await settle(pilot, app)
-        wide = {c.key.value for c in app.table.columns.values()}
+        wide = {c.key for c in app.table.columns}
         assert {"op", "trk", "rssi", "gs", "src", "brg"} <= wide
 
 

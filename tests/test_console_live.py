@@ -44,7 +44,7 @@ async def test_monitor_runs_sources_correlator_storage_and_console_in_one_proces
             pic = app.picture_
             assert pic.mode == "live"
             # the table shows them too: ages run on the correlator's clock, not on today's date
-            shown = {app.table.get_cell(k, "ident").plain for k in (r.key.value for r in app.table.ordered_rows)}
+            shown = {app.table.get_cell(k, "ident").plain for k in app.table.row_keys}
             assert drones <= shown
             assert "LIVE" in app.status.current.plain
             assert any(h.name.startswith("sensor ") for h in pic.sources)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from rich.text import Text
 
 from airwatch.console import format as fmt
-from airwatch.console.widgets.contact_table import VIM_KEYS, KeyedTable, RankedText
+from airwatch.console.widgets.row_table import Column, RowTable
 from airwatch.correlator.model import Alert
 
 #: key, label, width (fixed: a width that followed the content would depend on when rows arrived)
@@ -19,17 +19,12 @@ COLUMNS = (("time", "TIME", 8), ("sev", "SEV", 8), ("type", "TYPE", 11), ("subje
 MAX_ROWS = 2000  # acknowledged alerts beyond this many rows leave the screen (storage keeps them)
 
 
-class AlertLog(KeyedTable):
-    BINDINGS = VIM_KEYS
-
+class AlertLog(RowTable):
     def __init__(self, **kwargs) -> None:  # type: ignore[no-untyped-def]
-        super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
+        super().__init__(zebra_stripes=True, **kwargs)
         self._shown: dict[str, Alert] = {}
-        self._cells: dict[str, dict[str, Text]] = {}
-
-    def on_mount(self) -> None:
-        for key, label, width in COLUMNS:
-            self.add_column(label, key=key, width=width)
+        self._plain: dict[str, dict[str, tuple[str, object]]] = {}  # what each row shows, to compare
+        self.set_columns(tuple(Column(key, label, width) for key, label, width in COLUMNS))
 
     def alert(self, alert_id: str | None) -> Alert | None:
         return self._shown.get(alert_id) if alert_id else None
@@ -47,10 +42,8 @@ class AlertLog(KeyedTable):
             style = "dim"
         else:
             ack = Text("[ ]", style="bold")
-        time_cell = RankedText(fmt.utc(alert.time), style=style)
-        time_cell.rank = (-alert.time, alert.alert_id)
         return {
-            "time": time_cell,
+            "time": Text(fmt.utc(alert.time), style=style),
             "sev": Text(str(alert.severity).upper(), style=style),
             "type": Text(f"{fmt.ALERT_SHORT[alert.type]} {alert.rule or ''}".strip(), style=style),
             "subject": fmt.safe(fmt.alert_subject(alert), style),
@@ -65,32 +58,28 @@ class AlertLog(KeyedTable):
             keep = [a for a in alerts[:-MAX_ROWS] if not a.acknowledged] + keep
         selected = self.selected_id
         at_top = self.cursor_row == 0
-        added = False
         wanted = {a.alert_id for a in keep}
+        added = len(wanted) != len(self._shown) or any(aid not in wanted for aid in self._shown)
         for aid in [aid for aid in self._shown if aid not in wanted]:
-            self.remove_row(aid)
-            del self._shown[aid], self._cells[aid]
+            del self._shown[aid], self._plain[aid]
         for alert in keep:
             old = self._shown.get(alert.alert_id)
             if old is alert:
                 continue
             cells = self.cells(alert)
+            plain = {k: (c.plain, c.style) for k, c in cells.items()}
             if old is None:
-                self.add_row(*(cells[k] for k, _, _ in COLUMNS), key=alert.alert_id)
-                added = True
+                self.set_cells(alert.alert_id, cells)
             else:
-                for key, _, _ in COLUMNS:
-                    if cells[key].plain != self._cells[alert.alert_id][key].plain or \
-                            cells[key].style != self._cells[alert.alert_id][key].style:
-                        self.update_cell(alert.alert_id, key, cells[key])
+                before = self._plain[alert.alert_id]
+                changed = {k: c for k, c in cells.items() if plain[k] != before[k]}
+                if changed:
+                    self.set_cells(alert.alert_id, changed)
             self._shown[alert.alert_id] = alert
-            self._cells[alert.alert_id] = cells
+            self._plain[alert.alert_id] = plain
         if added:
-            self.sort("time", key=lambda cell: cell.rank)
-            if at_top or selected is None:
-                self.move_cursor(row=0, animate=False)
-            else:
-                self.move_cursor(row=self.get_row_index(selected), animate=False)
+            order = sorted(self._shown.values(), key=lambda a: (-a.time, a.alert_id))
+            self.set_rows([a.alert_id for a in order], cursor=0 if at_top or selected is None else selected)
 
     def next_unacked(self) -> str | None:
         """Move the cursor to the next unacknowledged alert below it (wrapping); its id."""
@@ -101,6 +90,6 @@ class AlertLog(KeyedTable):
         for i in range(len(order)):
             alert = order[(start + i) % len(order)]
             if not alert.acknowledged:
-                self.move_cursor(row=self.get_row_index(alert.alert_id), animate=False)
+                self.move_cursor(row=self.get_row_index(alert.alert_id))
                 return alert.alert_id
         return None

@@ -1,8 +1,9 @@
 """The contacts table: drones, operators and aircraft together, most dangerous first.
 
-Rows are keyed by track id and only the cells whose text changed are updated; rows are
-re-sorted only when the order changed.  Columns collapse with the table's width (as jet1090
-and pyModeS's console do).  Cells are always ``Text`` objects (never markup strings).
+Rows are keyed by track id; a row on screen is formatted again only when its track changed (or
+its age did), a row off screen when it scrolls into view.  Rows are re-ordered only when the
+order changed.  Columns collapse with the table's width (as jet1090 and pyModeS's console do).
+Cells are always ``Text`` objects (never markup strings).
 """
 
 from __future__ import annotations
@@ -10,13 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rich.text import Text
-from textual.binding import Binding
 from textual.message import Message
-from textual.widgets import DataTable
 
 from airwatch.config import SensorSettings
 from airwatch.console import format as fmt
-from airwatch.console.widgets.cell_cache import CellCache
+from airwatch.console.widgets.row_table import Column, RowTable
 from airwatch.correlator.model import Track, TrackStatus
 
 #: key, label, width, minimum table width at which the column shows
@@ -26,20 +25,7 @@ COLUMNS: tuple[tuple[str, str, int, int], ...] = (
     ("trk", "TRK", 3, 124), ("rssi", "RSSI", 4, 112), ("age", "AGE", 4, 0), ("op", "OPR", 6, 132),
     ("alerts", "ALERTS", 22, 0),
 )
-#: vim-style movement, for both tables
-VIM_KEYS = [
-    Binding("j", "cursor_down", "Down", show=False),
-    Binding("k", "cursor_up", "Up", show=False),
-    Binding("g", "scroll_top", "Top", show=False),
-    Binding("G", "scroll_bottom", "Bottom", show=False),
-]
 SORTS = ("threat", "range", "age", "identity", "altitude", "kind")
-
-
-class RankedText(Text):
-    """A cell that carries the row's sort key (DataTable sorts on cell values)."""
-
-    rank: tuple = ()
 
 
 @dataclass(slots=True)
@@ -50,22 +36,7 @@ class _Row:
     stale: bool = False  # off screen when its track changed: formatted when it scrolls into view
 
 
-class KeyedTable(CellCache, DataTable):
-    """A table whose rows are keyed by id: the id under the cursor."""
-
-    @property
-    def selected_id(self) -> str | None:
-        if not self.row_count:
-            return None
-        try:
-            return self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
-        except Exception:  # noqa: BLE001 - no row under the cursor
-            return None
-
-
-class ContactTable(KeyedTable):
-    BINDINGS = VIM_KEYS
-
+class ContactTable(RowTable):
     #: (threats, now, sensor) of the last refresh, for rows formatted when they scroll into view
     _shown_with: tuple[dict[str, fmt.Threat], float | None, SensorSettings | None] | None = None
 
@@ -75,14 +46,12 @@ class ContactTable(KeyedTable):
             self.track_id = track_id
 
     def __init__(self, **kwargs) -> None:  # type: ignore[no-untyped-def]
-        super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
+        super().__init__(zebra_stripes=True, **kwargs)
         self.sort_mode = "threat"
         self.reverse = False
         self.filter = ""
         self.hide_after_s = 300.0
         self._rows: dict[str, _Row] = {}
-        self._order: list[str] = []
-        self._columns: tuple[str, ...] = ()
 
     # -- columns -------------------------------------------------------------------------------
 
@@ -91,38 +60,12 @@ class ContactTable(KeyedTable):
 
     def _ensure_columns(self) -> None:
         wanted = self.columns_for(self.size.width or 80)
-        if wanted == self._columns:
-            return
-        selected = self.selected_id
-        at_top = self.cursor_row == 0
-        self.clear(columns=True)
-        spec = {key: (label, width) for key, label, width, _ in COLUMNS}
-        for key in wanted:
-            self.add_column(spec[key][0], key=key, width=spec[key][1])
-        self._columns = wanted
-        rows = self._rows
-        self._rows = {}
-        shown = set(self._order)
-        for tid in [*self._order, *(t for t in rows if t not in shown)]:  # in the order shown
-            if tid in rows:
-                self._add(tid, rows[tid])
-        if at_top:
-            self.move_cursor(row=0, animate=False)
-        else:
-            self._select(selected)
+        self.set_columns(tuple(Column(key, label, width) for key, label, width, _ in COLUMNS if key in wanted))
 
     def on_resize(self) -> None:
         self._ensure_columns()
 
     # -- rows ----------------------------------------------------------------------------------
-
-    def _select(self, track_id: str | None) -> None:
-        if track_id is not None and track_id in self._rows:
-            self.move_cursor(row=self.get_row_index(track_id), animate=False)
-
-    def _add(self, tid: str, row: _Row) -> None:
-        self.add_row(*(row.cells[c] for c in self._columns), key=tid)
-        self._rows[tid] = row
 
     def _cells(self, track: Track, threat: fmt.Threat | None, now: float | None,
                sensor: SensorSettings | None) -> dict[str, Text]:
@@ -130,7 +73,7 @@ class ContactTable(KeyedTable):
         rng, brg = fmt.range_bearing(track, sensor)
         alt_text, _ = fmt.altitude(track)
         fix = track.last_fix
-        threat_cell = RankedText(fmt.glyph(track), style="bold red" if threat and threat.unacked else dim)
+        threat_cell = Text(fmt.glyph(track), style="bold red" if threat and threat.unacked else dim)
         op = fmt.operator_distance(track)
         return {
             "threat": threat_cell,
@@ -165,7 +108,7 @@ class ContactTable(KeyedTable):
             return (-(alt if alt is not None else -1e9), track.track_id)
         return (track.kind.value, track.classification.value, track.track_id)
 
-    # Every rank ends with the track id: ties must sort the same way in the table as here.
+    # Every rank ends with the track id: ties always sort the same way.
 
     def show(self, tracks: list[Track], threats: dict[str, fmt.Threat], now: float | None,
              sensor: SensorSettings | None) -> None:
@@ -181,8 +124,8 @@ class ContactTable(KeyedTable):
             visible[t.track_id] = t
         selected = self.selected_id
         at_top = self.cursor_row == 0  # the top row follows the most dangerous contact
-        for tid in [tid for tid in self._rows if tid not in visible]:
-            self.remove_row(tid)
+        gone = {tid for tid in self._rows if tid not in visible}
+        for tid in gone:
             del self._rows[tid]
         ranks = {tid: self._rank(track, threats.get(tid), sensor, now) for tid, track in visible.items()}
         order = sorted(ranks, key=ranks.__getitem__, reverse=self.reverse)
@@ -192,62 +135,49 @@ class ContactTable(KeyedTable):
             row = self._rows.get(tid)
             if row is None:
                 cells = self._cells(track, threats.get(tid), now, sensor)
-                self._add(tid, _Row(track, cells, {k: v.plain for k, v in cells.items()}))
+                self._rows[tid] = _Row(track, cells, {k: v.plain for k, v in cells.items()})
+                self.set_cells(tid, cells)
             elif tid in window:
                 self._refresh_row(tid, row, track)
             else:  # off screen: format it when it scrolls into view (2,000 rows, 40 on screen)
                 row.track, row.stale = track, True
-        if order != self._order:
-            for tid in order:
-                self._rows[tid].cells["threat"].rank = ranks[tid]  # type: ignore[attr-defined]
-            self.sort("threat", key=lambda cell: cell.rank, reverse=self.reverse)
-            self._order = order
-            if at_top:
-                self.move_cursor(row=0, animate=False)
-            else:
-                self._select(selected)
+        self.set_rows(order, cursor=0 if at_top else selected if selected in self._rows else None)
 
     def _window(self, order: list[str], selected: str | None) -> set[str]:
-        """Rows on screen (with a screen's margin either side), and the selected one."""
+        """Rows on screen, and the selected one."""
         top = int(self.scroll_offset.y)
-        height = max(self.size.height, 1)
-        window = set(order[max(top - height, 0): top + 2 * height])
+        window = set(order[top: top + max(self.size.height, 1)])
         if selected is not None:
             window.add(selected)
         return window
 
-    def _refresh_row(self, tid: str, row: _Row, track: Track) -> None:
+    def _refresh_row(self, tid: str, row: _Row, track: Track, repaint: bool = True) -> None:
+        assert self._shown_with is not None
         threats, now, sensor = self._shown_with
         threat = threats.get(tid)
         if row.stale or row.track is not track or fmt.badges(threat).plain != row.plain.get("alerts"):
-            self._update(tid, row, self._cells(track, threat, now, sensor))
+            self._update(tid, row, self._cells(track, threat, now, sensor), repaint)
             row.track, row.stale = track, False
         else:  # unchanged track: only its age moves
             age = fmt.age(None if now is None else now - track.last_seen)
             if age != row.plain["age"]:
-                self._update(tid, row, {"age": Text(age, style=row.cells["age"].style)})
+                self._update(tid, row, {"age": Text(age, style=row.cells["age"].style)}, repaint)
 
-    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
-        super().watch_scroll_y(old_value, new_value)
-        if self._shown_with is None or not hasattr(self, "_rows"):
-            return
-        for tid in self._window(self._order, self.selected_id):
-            row = self._rows.get(tid)
-            if row is not None and row.stale:
-                self._refresh_row(tid, row, row.track)
+    def row_cells(self, key: str) -> dict[str, Text]:
+        row = self._rows.get(key)
+        if row is not None and row.stale:  # scrolled into view since its track changed
+            self._refresh_row(key, row, row.track, repaint=False)
+        return super().row_cells(key)
 
-    def _update(self, tid: str, row: _Row, cells: dict[str, Text]) -> None:
+    def _update(self, tid: str, row: _Row, cells: dict[str, Text], repaint: bool) -> None:
+        changed = {}
         for key, cell in cells.items():
-            text = cell.plain
-            if key == "threat":
-                cell.rank = row.cells["threat"].rank  # type: ignore[attr-defined]
-                if text == row.plain.get(key) and cell.style == row.cells[key].style:
-                    continue
-            elif text == row.plain.get(key) and cell.style == row.cells[key].style:
-                continue
-            row.cells[key], row.plain[key] = cell, text
-            if key in self._columns:
-                self.update_cell(tid, key, cell)
+            if cell.plain != row.plain.get(key) or cell.style != row.cells[key].style:
+                row.cells[key], row.plain[key] = cell, cell.plain
+                changed[key] = cell
+        if changed:
+            self.set_cells(tid, changed, repaint)
 
-    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        self.post_message(self.Selected(event.row_key.value if event.row_key else None))
+    def on_row_table_row_highlighted(self, event: RowTable.RowHighlighted) -> None:
+        event.stop()
+        self.post_message(self.Selected(event.key))
