@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 
-import pytest
 from console_helpers import DEMO_INPUTS, START, TRUTH, demo_settings
 
 from airwatch.console import format as fmt
