@@ -7,7 +7,7 @@ import tracemalloc
 from collections import Counter
 
 from airwatch.config import Settings, settings_from_dict
-from airwatch.contact import BasicID, Contact, GeoPoint, Location, Transport
+from airwatch.contact import BasicID, Contact, DjiInfo, GeoPoint, Location, Transport
 from airwatch.correlator.engine import Correlator
 from airwatch.correlator.model import AlertType, Classification, TrackKind
 from airwatch.encoders import remoteid as rid
@@ -198,3 +198,82 @@ def test_replay_paces_itself_at_the_requested_speed(captures):
     (track,) = result.tracks
     assert abs(now[0] - (track.last_seen - track.first_seen) / 100.0) < 1e-6  # capture time / speed
     assert 1.0 < now[0] < 1.23
+
+
+def _dji(t: float, serial: str, lat: float, lon: float) -> Contact:
+    """A drone heard only by its DJI DroneID beacon: not cooperative (the NC-4 tick rule)."""
+    c = _contact(t, Transport.DJI_DRONEID, "60:60:1f:00:00:99", None, lat, lon)
+    c.dji = DjiInfo(2, 1, 0, serial, 68, "", None, None, None, 0, 0, 0, 0, 0, None)
+    return c
+
+
+def _traffic(seed: int) -> list[Contact]:
+    """Bursts of traffic separated by quiet stretches: shorter than stale, between stale and
+    end, longer than end, and two days."""
+    rng = random.Random(seed)
+    t = 1_763_700_000.0
+    out = []
+    for burst in range(8):
+        for i in range(rng.randint(5, 40)):
+            t += rng.choice((0.3, 0.5, 1.0, 1.7))
+            k = rng.randrange(3)
+            if k == 0:
+                out.append(_dji(t, f"DJI{burst % 3}", 46.2, 6.1))
+            elif k == 1:  # cooperative, but never an operator position (RID-4 on tick)
+                out.append(_contact(t, Transport.WIFI_BEACON, f"02:00:00:00:00:{burst % 4:02x}",
+                                    f"1581F6DEMX000000000{burst % 4}", 46.2, 6.1))
+            else:
+                out.append(_contact(t, Transport.BT4_LEGACY, "c4:00:00:00:00:01", "1581F6DEMX0000000009", 46.2, 6.1,
+                                    GeoPoint(46.2, 6.1, 400.0, "live_gnss")))
+        t += rng.choice((3.0, 45.0, 130.0, 2 * 86400.0)) + rng.random()
+    return out
+
+
+def _outcome(corr: Correlator, contacts: list[Contact]) -> list[tuple]:
+    events = []
+    for i, c in enumerate([*contacts, None]):
+        step = corr.process(c) if c is not None else corr.advance(contacts[-1].time + 200)
+        events += [(i, "ended", tr.track_id, tr.last_seen) for tr in step.ended]
+        events += [(i, "alert", a.type, a.rule, a.time, a.track_ids) for a in step.alerts]
+    events += [("final", tr.track_id, tr.status, tr.contacts) for tr in corr.tracks]
+    return events
+
+
+def test_quiet_stretches_are_skipped_and_change_nothing(monkeypatch):
+    """Ticks between two captures days apart are skipped (every track silent), with exactly
+    the tracks, endings and alerts of ticking through every second."""
+    settings = settings_from_dict({"correlator": {"stale_after_s": 20, "end_after_s": 60,
+                                                  "non_cooperative_window_s": 5}})
+    for seed in range(6):
+        contacts = _traffic(seed)
+        fast = Correlator(settings)
+        ticks = [0]
+        for rule in fast.rules:
+            def counted(now, _tick=rule.on_tick):  # type: ignore[no-untyped-def]
+                ticks[0] += 1
+                return _tick(now)
+            rule.on_tick = counted  # type: ignore[method-assign]
+        got = _outcome(fast, contacts)
+        with monkeypatch.context() as m:  # the reference: every second of every gap ticked
+            m.setattr(Correlator, "_after_quiet", lambda self, next_tick, end_after: next_tick)
+            m.setattr(Correlator, "_wake", lambda self, now: None)
+            want = _outcome(Correlator(settings), contacts)
+        assert got == want, seed
+        assert any(e[1] == "ended" for e in got) and any(e[1] == "alert" for e in got)
+        span = contacts[-1].time - contacts[0].time
+        if span > 86400:
+            assert ticks[0] < 20_000 * len(fast.rules), (seed, ticks[0])  # not the 172,800 seconds of two days
+
+
+def test_a_drone_after_a_month_of_silence_is_judged_on_time():
+    corr = Correlator(settings_from_dict({"correlator": {"non_cooperative_window_s": 5}}))
+    t0 = 1_763_700_000.0
+    corr.process(_dji(t0, "DJIFIRST", 46.2, 6.1))
+    corr.advance(t0 + 30 * 86400)  # a month: ticks skipped once the first drone has ended
+    assert corr.tracks == [] and corr._next_tick > t0 + 30 * 86400 - 1
+    t1 = t0 + 30 * 86400 + 10.5
+    alerts = []
+    for i in range(10):
+        alerts += corr.process(_dji(t1 + i, "DJISECOND", 46.2, 6.1)).alerts
+    nc = [a for a in alerts if a.type is AlertType.NON_COOPERATIVE]
+    assert len(nc) == 1 and t1 + 5 <= nc[0].time <= t1 + 6  # the window after it was first heard, not later

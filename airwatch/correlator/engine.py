@@ -7,13 +7,14 @@ ageing) run once per second of that clock.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from airwatch.config import SensorSettings, Settings
 from airwatch.contact import Contact
 from airwatch.correlator.alerts import AlertManager, Finding
-from airwatch.correlator.model import Alert, Fix, Track
+from airwatch.correlator.model import Alert, Fix, Track, TrackStatus
 from airwatch.correlator.rules import Context, Rule
 from airwatch.correlator.rules.compliance import Compliance
 from airwatch.correlator.rules.emergency import Emergency
@@ -64,6 +65,7 @@ class Correlator:
         step = Step()
         self._advance(contact.time, step)
         update = self.table.update(contact)
+        self._wake(contact.time)
         for old in (*update.merged, *update.evicted):
             self._forget(old)
         step.track, step.fix, step.merged = update.track, update.fix, update.merged
@@ -83,15 +85,35 @@ class Correlator:
         if self._next_tick is None:
             self._next_tick = now + TICK_S
             return
+        c = self.settings.correlator
         while self.now >= self._next_tick:
             tick = self._next_tick
-            c = self.settings.correlator
             for track in self.table.age(tick, c.stale_after_s, c.end_after_s):
                 step.ended.append(track)
                 self._forget(track.track_id)
             for rule in self.rules:
                 self._submit(rule.on_tick(tick), step)
-            self._next_tick = tick + TICK_S
+            self._next_tick = self._after_quiet(tick + TICK_S, c.end_after_s)
+
+    def _after_quiet(self, next_tick: float, end_after: float) -> float:
+        """The next tick that can change anything.  While every track is silent (stale or none),
+        the rules have nothing to look at (they watch active tracks) and the next change is the
+        oldest stale track ending: the ticks in between are skipped, so a gap of days between
+        two captures costs nothing.  Ticks stay on the same one-second grid."""
+        newest = next(reversed(self.table.tracks.values()), None)  # the most recently heard
+        if newest is not None and newest.status is TrackStatus.ACTIVE:
+            return next_tick
+        oldest = next(iter(self.table.tracks.values()), None)
+        due = oldest.last_seen + end_after if oldest is not None else self.now  # type: ignore[operator]
+        if due <= next_tick:
+            return next_tick
+        return next_tick + TICK_S * math.ceil((due - next_tick) / TICK_S)
+
+    def _wake(self, now: float) -> None:
+        """A track is active again: the ticks skipped over a quiet stretch resume, at the first
+        tick after ``now`` on the same grid."""
+        if self._next_tick is not None and self._next_tick - now > TICK_S:
+            self._next_tick -= TICK_S * (math.ceil((self._next_tick - now) / TICK_S) - 1)
 
     def _forget(self, track_id: str) -> None:
         for rule in self.rules:
