@@ -4,8 +4,10 @@ is neither rendered nor acted upon (Textual markup can carry ``@click`` actions)
 from __future__ import annotations
 
 from console_helpers import cell_text, render_text, settle, table_keys
+from textual.geometry import Region
 
 from airwatch.config import settings_from_dict
+from airwatch.console import format as fmt
 from airwatch.console.app import AirwatchConsole
 from airwatch.console.replay_feed import ReplayFeed
 from airwatch.contact import BasicID, GeoPoint, Location, OperatorID, SelfID, System
@@ -17,7 +19,7 @@ T0 = 1_763_700_000.0
 SELF_ID = "[@click=app.quit]X[/]"
 UAS_ID = "[@click=quit]Q[/]"
 OPERATOR_ID = "[red]OP[/red][b]"
-SSID = "[@click=app.bell]ring[/] [b]x"
+SSID = "[@click=app.bell]ring[/]\x1b[2J\x07"  # and terminal control characters
 LAT, LON = 46.2044, 6.1432
 
 
@@ -53,7 +55,11 @@ async def test_broadcast_markup_is_shown_literally_and_triggers_nothing(tmp_path
         assert cell_text(app.table, keys[0], "ident") == UAS_ID  # literally, brackets and all
         text = render_text(app.detail.current, width=200)
         for literal in (SELF_ID, UAS_ID, OPERATOR_ID, SSID):
-            assert literal in text, literal
+            assert fmt.plain(literal) in text, literal  # control characters escaped, as \x1b
+        assert "ring[/]\\x1b[2J\\x07" in text
+        for widget in (app.table, app.log_pane, app.detail, app.status):  # what reaches the terminal
+            lines = "".join(strip.text for strip in widget.render_lines(Region(0, 0, *widget.outer_size)))
+            assert "\x1b" not in lines and "\x07" not in lines
         # the scope labels the drone with the first characters of its id, literally
         await pilot.press("z", "z", "z")  # zoom in to 250 m
         await pilot.pause()
