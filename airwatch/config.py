@@ -39,6 +39,11 @@ class CorrelatorSettings:
     divergence_m: float = 500.0  # one identity reported at places this far apart within 2 s
     flood_identities_per_min: int = 20  # more new drone identities than this in a minute: flood
     identities_per_transmitter: int = 3  # more identities than this from one transmitter: spoofing
+    radio_range_wifi_m: float = 1500.0  # SP-4: a Wi-Fi Remote ID or French beacon heard from farther: spoofing
+    radio_range_bluetooth_m: float = 2000.0  # SP-4: Bluetooth 4 legacy and 5 long range
+    radio_range_droneid_m: float = 10_000.0  # SP-4: DJI DroneID
+    max_height_m: float = 121.92  # RID-14: 400 ft above take-off or ground (14 CFR 107.51; EU open: 120 m)
+    max_ground_speed_ms: float = 44.7  # RID-14: 87 kt (14 CFR 107.51)
     nmac_horizontal_m: float = 152.4  # 500 ft
     nmac_vertical_m: float = 30.48  # 100 ft
     well_clear_horizontal_m: float = 1222.3  # 0.66 NM (DO-365 DWC)

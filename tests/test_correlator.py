@@ -277,3 +277,111 @@ def test_a_drone_after_a_month_of_silence_is_judged_on_time():
         alerts += corr.process(_dji(t1 + i, "DJISECOND", 46.2, 6.1)).alerts
     nc = [a for a in alerts if a.type is AlertType.NON_COOPERATIVE]
     assert len(nc) == 1 and t1 + 5 <= nc[0].time <= t1 + 6  # the window after it was first heard, not later
+
+
+SITE = {"sensor": {"id": "local", "lat": 46.2, "lon": 6.1}}
+
+
+def _rules(corr: Correlator, rule: str) -> list:
+    return [a for a in corr.alerts if a.rule == rule]
+
+
+def test_sp4_a_position_beyond_the_radio_range_of_its_transport():
+    corr = Correlator(settings_from_dict(SITE))
+    t = 1_763_700_000.0
+    north = 0.018  # about 2 km north of the sensor
+    corr.process(_contact(t, Transport.BT5_LONG_RANGE, "c5:00:00:00:00:01", "1581F6DEMX0000000001", 46.2 + 0.015, 6.1))
+    assert not _rules(corr, "SP-4")  # 1.7 km over Bluetooth 5 long range: within its 2 km
+    corr.process(_contact(t + 1, Transport.WIFI_BEACON, "02:00:00:00:00:01", "1581F6DEMX0000000002", 46.2 + north, 6.1))
+    (alert,) = _rules(corr, "SP-4")
+    assert alert.uas_id == "1581F6DEMX0000000002" and "2.0 km from sensor local" in alert.message
+    assert "wifi_beacon to 1.5 km" in alert.message
+    corr.process(_dji(t + 2, "DJI5KMAWAY", 46.2 + 0.045, 6.1))  # 5 km: DroneID reaches 10 km
+    assert len(_rules(corr, "SP-4")) == 1
+    blind = Correlator()  # no sensor position: nothing to measure from
+    blind.process(_contact(t, Transport.WIFI_BEACON, "02:00:00:00:00:01", "1581F6DEMX0000000002", 46.2 + north, 6.1))
+    assert not _rules(blind, "SP-4")
+
+
+def _located(t: float, stamp: float, lat: float, mac: str = "02:00:00:00:00:03") -> Contact:
+    c = _contact(t, Transport.WIFI_BEACON, mac, "1581F6DEMX0000000003", lat, 6.1)
+    c.location.timestamp = stamp  # type: ignore[union-attr]
+    return c
+
+
+def test_sp13_frozen_or_backwards_location_timestamps():
+    t = 1_763_700_000.0
+    # a real drone: each Location repeated in several frames, the hour wrapping from 3599.5 to 0.5
+    honest = Correlator()
+    for i in range(12):
+        stamp = (3595.5 + i) % 3600
+        for repeat in range(3):
+            honest.process(_located(t + i + repeat * 0.1, stamp, 46.2 + i * 1e-4))
+    assert not _rules(honest, "SP-13")
+    # a spoofer: the position moves, the timestamp does not
+    frozen = Correlator()
+    for i in range(6):
+        frozen.process(_located(t + i, 100.0, 46.2 + i * 1e-4))
+    (alert,) = _rules(frozen, "SP-13")
+    assert "frozen while the position moves (3 in a row)" in alert.message
+    assert alert.time == t + 3  # the third frozen stamp, not before
+    # a replay: the timestamps run backwards
+    backwards = Correlator()
+    for i in range(6):
+        backwards.process(_located(t + i, 500.0 - i, 46.2))
+    (alert,) = _rules(backwards, "SP-13")
+    assert "going back from 498.0 s to 497.0 s" in alert.message
+    # two stamps back, then forward again: not three in a row
+    glitch = Correlator()
+    for i, stamp in enumerate((10.0, 9.0, 8.0, 11.0, 12.0, 11.5, 13.0)):
+        glitch.process(_located(t + i, stamp, 46.2))
+    assert not _rules(glitch, "SP-13")
+
+
+def test_sp14_control_characters_or_markup_in_broadcast_text():
+    from airwatch.contact import OperatorID, SelfID
+
+    corr = Correlator()
+    t = 1_763_700_000.0
+    clean = _contact(t, Transport.WIFI_BEACON, "02:00:00:00:00:04", "1581F6DEMX0000000004", 46.2, 6.1)
+    clean.self_id = SelfID(0, "Survey flight, café 2")
+    clean.operator_id = OperatorID(0, "FIN87astrdge12k8")
+    corr.process(clean)
+    assert not _rules(corr, "SP-14")
+    hostile = _contact(t + 1, Transport.WIFI_BEACON, "02:00:00:00:00:04", "1581F6DEMX0000000004", 46.2, 6.1)
+    hostile.self_id = SelfID(0, "[@click=app.quit]X[/]")
+    hostile.operator_id = OperatorID(0, "OP\x1b[2J")
+    hostile.ssid = "ok"
+    corr.process(hostile)
+    alerts = sorted(_rules(corr, "SP-14"), key=lambda a: a.message)
+    assert [a.severity.name for a in alerts] == ["MEDIUM", "MEDIUM"]
+    assert "the Self-ID carries markup: '[@click=app.quit]X[/]'" in alerts[0].message
+    assert "the operator ID carries control characters: 'OP\\x1b[2J'" in alerts[1].message
+
+
+def test_rid14_higher_or_faster_than_the_rules_allow():
+    corr = Correlator()
+    t = 1_763_700_000.0
+    c = _contact(t, Transport.WIFI_BEACON, "02:00:00:00:00:05", "1581F6DEMX0000000005", 46.2, 6.1)
+    c.location.height_m, c.location.speed_horizontal = 120.0, 30.0  # type: ignore[union-attr]
+    corr.process(c)
+    assert not _rules(corr, "RID-14")  # 120 m and 30 m/s are allowed
+    c = _contact(t + 1, Transport.WIFI_BEACON, "02:00:00:00:00:05", "1581F6DEMX0000000005", 46.2, 6.1)
+    c.location.height_m, c.location.speed_horizontal = 180.0, 50.0  # type: ignore[union-attr]
+    corr.process(c)
+    messages = sorted(a.message for a in _rules(corr, "RID-14"))
+    assert len(messages) == 2 and "180 m above" in messages[0] and "ground speed 50.0 m/s" in messages[1]
+
+
+def test_a_transmitter_without_a_clock_is_non_compliant_not_a_spoofer(captures):
+    """The opendroneid ESP32 sends every Location at 0 s after the hour while it flies: a missing
+    time source (RID-6), not timestamps frozen by a spoofer (SP-13)."""
+    for name in ("odid_wifi_bcn_sample.pcap", "odid_wifi_nan_and_beacon_sample.pcap"):
+        result = run([captures / "remoteid" / name])
+        assert not [a for a in result.alerts if a.type is AlertType.SPOOFING], name
+        (stuck,) = [a for a in result.alerts if a.rule == "RID-6"]
+        assert "stuck at 0 while the position moves" in stuck.message
+    frozen = Correlator()  # the same pattern at any other second is frozen time: spoofing
+    for i in range(4):
+        frozen.process(_located(1_763_700_000.0 + i, 1234.5, 46.2 + i * 1e-4))
+    assert _rules(frozen, "SP-13") and not _rules(frozen, "RID-6")

@@ -7,7 +7,9 @@ ANSI/CTA-2063-A (RID-9, checked with uas-standards), Location updates slower tha
 missed do not count against the drone), no operator or take-off position (RID-4), invalid timestamps
 (RID-6), values out of range (RID-8, from the decoder's anomalies), and an EU operator ID that
 does not have the broadcast format of EN 4709-002 (RID-10: only the 16-character public part
-is sent, so its check digit cannot be verified and is not).
+is sent, so its check digit cannot be verified and is not), and flying higher than 400 ft above
+take-off or ground, or faster than 87 kt (RID-14: the limits of 14 CFR 107.51; the EU open
+category allows 120 m).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from dataclasses import dataclass, field
 
 from uas_standards.ansi_cta_2063_a import SerialNumber
 
-from airwatch.contact import Contact
+from airwatch.contact import Contact, Location
 from airwatch.correlator.alerts import Finding
 from airwatch.correlator.model import AlertType, Classification, Fix, Severity, Track, TrackStatus
 from airwatch.correlator.rules.base import Rule
@@ -35,6 +37,7 @@ class _Seen:
     basic_id: bool = False
     operator: bool = False
     location_times: deque[float] = field(default_factory=lambda: deque(maxlen=INTERVALS + 1))
+    zero_stamps: set[tuple[float, float]] = field(default_factory=set)  # places reported with timestamp 0
     checked: bool = False
 
 
@@ -87,10 +90,34 @@ class Compliance(Rule):
             if loc.timestamp is None:
                 found.append(Finding(AlertType.NON_COMPLIANT, Severity.MEDIUM, "RID-6",
                                      f"{who}: Location message without a valid timestamp", (track,), now, "timestamp"))
+            elif loc.timestamp == 0.0 and loc.lat is not None and loc.lon is not None and len(seen.zero_stamps) < 3:
+                seen.zero_stamps.add((round(loc.lat, 5), round(loc.lon, 5)))
+                if len(seen.zero_stamps) == 3:  # moving, and every Location at 0 s after the hour
+                    found.append(Finding(AlertType.NON_COMPLIANT, Severity.MEDIUM, "RID-6",
+                                         f"{who}: Location timestamps stuck at 0 while the position moves "
+                                         f"(a transmitter without a time source)", (track,), now, "timestamp_zero"))
+            elif loc.timestamp != 0.0:
+                seen.zero_stamps.clear()
+            found += self._limits(loc, track, who, now)
         if contact.anomalies:
             found.append(Finding(AlertType.NON_COMPLIANT, Severity.HIGH, "RID-8",
                                  f"{who}: values outside the standard's ranges or malformed packs: "
                                  f"{', '.join(sorted(set(contact.anomalies)))}", (track,), now, "range"))
+        return found
+
+    def _limits(self, loc: Location, track: Track, who: str, now: float) -> list[Finding]:
+        """RID-14: higher or faster than the rules allow (heights above take-off or ground only)."""
+        s = self.ctx.settings
+        found = []
+        if loc.height_m is not None and loc.height_m > s.max_height_m:
+            ref = loc.height_ref.value if loc.height_ref is not None else "take-off or ground"
+            found.append(Finding(AlertType.NON_COMPLIANT, Severity.LOW, "RID-14",
+                                 f"{who}: {loc.height_m:.0f} m above {ref}, higher than {s.max_height_m:.0f} m",
+                                 (track,), now, "height"))
+        if loc.speed_horizontal is not None and loc.speed_horizontal > s.max_ground_speed_ms:
+            found.append(Finding(AlertType.NON_COMPLIANT, Severity.LOW, "RID-14",
+                                 f"{who}: ground speed {loc.speed_horizontal:.1f} m/s, faster than "
+                                 f"{s.max_ground_speed_ms:.1f} m/s", (track,), now, "speed"))
         return found
 
     def on_tick(self, now: float) -> list[Finding]:

@@ -1,13 +1,16 @@
 """SPOOFING: what a real drone cannot do (detection-rules.md §2.5 C).
 
-SP-1 impossible speed between fixes; SP-3 operator too far from the drone; SP-6 one identity
-from transmitters whose positions diverge; SP-7 many identities from one transmitter; SP-8
-message counters going backwards; SP-9 identity flood; SP-12 null island and far-world
-positions.  State per transmitter is bounded like the track table.
+SP-1 impossible speed between fixes; SP-3 operator too far from the drone; SP-4 a position
+farther from the sensor than its radio reaches; SP-6 one identity from transmitters whose
+positions diverge; SP-7 many identities from one transmitter; SP-8 message counters going
+backwards; SP-9 identity flood; SP-12 null island and far-world positions; SP-13 Location
+timestamps frozen while the drone moves, or going backwards; SP-14 control characters or markup
+in broadcast text.  State per transmitter is bounded like the track table.
 """
 
 from __future__ import annotations
 
+import re
 from collections import OrderedDict, deque
 
 from airwatch.contact import Contact, Transport
@@ -20,6 +23,10 @@ from airwatch.correlator.tracks import REMOTE_ID
 NULL_ISLAND_DEG = 0.5
 FAR_WORLD_M = 50_000.0  # a claimed position this far from every sensor is not heard over Wi-Fi or Bluetooth
 COUNTER_WINDOW_S = 10.0
+TIME_STRIKES = 3  # SP-13: consecutive Location timestamps frozen or going back
+MOVED_M = 5.0  # SP-13: a new position under the same timestamp, farther than GNSS noise
+#: SP-14: Rich/Textual markup tags ([b], [/], [@click=...], [#ff0000]) in broadcast text
+MARKUP = re.compile(r"\[/?[@#a-zA-Z]?[^\[\]]*\]")
 
 
 class Spoofing(Rule):
@@ -30,6 +37,8 @@ class Spoofing(Rule):
         self.ids_by_transmitter: OrderedDict[str, set[str]] = OrderedDict()
         self.counters: OrderedDict[tuple[str, str], tuple[int, float, int]] = OrderedDict()
         self.new_identities: deque[float] = deque()
+        # (transmitter, transport) -> (Location timestamp, lat, lon, strikes), for SP-13
+        self.stamps: OrderedDict[tuple[str, str], tuple[float, float, float, int]] = OrderedDict()
 
     def _remember(self, book: OrderedDict, key, value) -> None:  # type: ignore[no-untyped-def,type-arg]
         book[key] = value
@@ -79,16 +88,18 @@ class Spoofing(Rule):
                                              f"back from {previous} to {contact.counter}", (track,), now, key[1]))
             self._remember(self.counters, key, (contact.counter, now, regressions))
 
+        if drone:
+            found += self._text(contact, track, who, now)
         loc = contact.location
-        if loc is not None and loc.lat is not None and loc.lon is not None and drone:  # SP-12
+        if loc is not None and loc.lat is not None and loc.lon is not None and drone:  # SP-12, SP-4
             if abs(loc.lat) < NULL_ISLAND_DEG and abs(loc.lon) < NULL_ISLAND_DEG:
                 found.append(Finding(AlertType.SPOOFING, Severity.HIGH, "SP-12",
                                      f"{who} claims a position at null island ({loc.lat:.5f}, {loc.lon:.5f})",
                                      (track,), now, "null_island"))
-            elif contact.transport is not Transport.ADSB and self._far_from_sensors(contact):
-                found.append(Finding(AlertType.SPOOFING, Severity.HIGH, "SP-12",
-                                     f"{who} claims a position more than {FAR_WORLD_M / 1000:.0f} km from the "
-                                     f"sensor that heard it ({loc.lat:.5f}, {loc.lon:.5f})", (track,), now, "far"))
+            elif contact.transport is not Transport.ADSB:
+                found += self._range(contact, track, who, now)
+            if mac and loc.timestamp is not None and contact.transport in REMOTE_ID:
+                found += self._timestamps(contact, track, who, now)
 
         if fix is None or not drone:
             return found
@@ -125,10 +136,77 @@ class Spoofing(Rule):
                                      (track,), now, "teleport"))
         return found
 
-    def _far_from_sensors(self, contact: Contact) -> bool:
+    def _range(self, contact: Contact, track: Track, who: str, now: float) -> list[Finding]:
+        """SP-12 beyond any radio (50 km), SP-4 beyond this transport's radio range."""
         sensors = self.ctx.sensors or {}
         sensor = sensors.get(contact.sensor_id or "")
-        if sensor is None or sensor.lat is None or sensor.lon is None:
-            return False
         loc = contact.location
-        return geo.distance_m(sensor.lat, sensor.lon, loc.lat, loc.lon) > FAR_WORLD_M  # type: ignore[union-attr,arg-type]
+        if sensor is None or sensor.lat is None or sensor.lon is None or loc is None:
+            return []
+        d = geo.distance_m(sensor.lat, sensor.lon, loc.lat, loc.lon)  # type: ignore[arg-type]
+        if d > FAR_WORLD_M:
+            return [Finding(AlertType.SPOOFING, Severity.HIGH, "SP-12",
+                            f"{who} claims a position more than {FAR_WORLD_M / 1000:.0f} km from the sensor that "
+                            f"heard it ({loc.lat:.5f}, {loc.lon:.5f})", (track,), now, "far")]
+        s = self.ctx.settings
+        t = contact.transport
+        reach = (s.radio_range_droneid_m if t is Transport.DJI_DRONEID else
+                 s.radio_range_bluetooth_m if t in (Transport.BT4_LEGACY, Transport.BT5_LONG_RANGE) else
+                 s.radio_range_wifi_m)
+        if d <= reach:
+            return []
+        return [Finding(AlertType.SPOOFING, Severity.HIGH, "SP-4",
+                        f"{who} claims a position {d / 1000:.1f} km from sensor {sensor.id}, which hears "
+                        f"{t.value} to {reach / 1000:.1f} km", (track,), now, "range")]
+
+    def _timestamps(self, contact: Contact, track: Track, who: str, now: float) -> list[Finding]:
+        """SP-13: the Location timestamp (seconds after the hour) of one transmitter on one
+        transport stays the same while the position moves, or goes back, several times running.
+        The same message repeated (same time, same place) changes nothing."""
+        loc = contact.location
+        assert loc is not None and loc.timestamp is not None and loc.lat is not None and loc.lon is not None
+        key = (contact.transmitter or "", contact.transport.value)
+        last = self.stamps.get(key)
+        strikes, what = 0, ""
+        if last is not None:
+            stamp, lat, lon, strikes = last
+            back = (stamp - loc.timestamp) % 3600.0
+            if back == 0.0:
+                if loc.timestamp == 0.0 or geo.distance_m(lat, lon, loc.lat, loc.lon) <= MOVED_M:
+                    return []  # a repeat of the same message, or no clock at all (compliance's RID-6)
+                strikes, what = strikes + 1, "frozen while the position moves"
+            elif back < 1800.0:
+                strikes, what = strikes + 1, f"going back from {stamp:.1f} s to {loc.timestamp:.1f} s after the hour"
+            else:
+                strikes = 0
+        self._remember(self.stamps, key, (loc.timestamp, loc.lat, loc.lon, strikes))
+        if strikes < TIME_STRIKES:
+            return []
+        return [Finding(AlertType.SPOOFING, Severity.HIGH, "SP-13",
+                        f"{who}: Location timestamps on {key[1]} from {key[0]} {what} ({strikes} in a row)",
+                        (track,), now, key[1])]
+
+    @staticmethod
+    def _text(contact: Contact, track: Track, who: str, now: float) -> list[Finding]:
+        """SP-14: control characters or markup in the strings a drone broadcasts.  They are always
+        shown escaped; a real drone has no reason to send them."""
+        fields = [("UAS ID", b.uas_id) for b in contact.basic_ids]
+        if contact.self_id is not None:
+            fields.append(("Self-ID", contact.self_id.description))
+        if contact.operator_id is not None:
+            fields.append(("operator ID", contact.operator_id.operator_id))
+        if contact.ssid:
+            fields.append(("SSID", contact.ssid))
+        found = []
+        for name, value in fields:
+            if not value:
+                continue
+            if not value.isprintable():
+                what = "control characters"
+            elif MARKUP.search(value):
+                what = "markup"
+            else:
+                continue
+            found.append(Finding(AlertType.SPOOFING, Severity.MEDIUM, "SP-14",
+                                 f"{who}: the {name} carries {what}: {value!r}", (track,), now, f"text:{name}"))
+        return found
