@@ -140,3 +140,56 @@ async def test_contacts_off_screen_are_formatted_when_they_scroll_into_view() ->
             assert table.get_cell(tid, column).plain == expected[column].plain
         shown = [strip.text for strip in table.render_lines(Region(0, 0, *table.outer_size))]
         assert table.get_cell(tid, "ident").plain in shown[-2]  # the last row, above the bottom border
+
+
+async def test_a_click_selects_the_row_under_the_pointer_inside_the_border() -> None:
+    from console_helpers import START, demo_app, settle
+
+    app = demo_app(START + 100)
+    async with app.run_test(size=(180, 50)) as pilot:
+        await settle(pilot, app)
+        table = app.table
+        keys = table.row_keys
+        assert len(keys) >= 4
+        await pilot.click("#contacts", offset=(10, 1 + 1 + 2))  # border, header, then the third row
+        await pilot.pause()
+        assert table.selected_id == keys[2]
+        await pilot.click("#contacts", offset=(10, 1))  # the header: the selection stays
+        await pilot.click("#contacts", offset=(10, 0))  # the border
+        await pilot.pause()
+        assert table.selected_id == keys[2]
+
+
+async def test_a_row_drawn_then_changed_off_screen_is_drawn_anew_when_it_comes_back() -> None:
+    from test_console_synthetic_feed import feed, run
+
+    f, clock = feed(drones=300, aircraft=20, signatures=30)
+    f.advance_to(clock[0])
+    run(f, clock, 4.0)
+    app = AirwatchConsole(f, f.settings, operator="test", start_feed=False, wall_clock=lambda: clock[0])
+    async with app.run_test(size=(200, 40)) as pilot:
+        app.refresh_picture()
+        await pilot.pause()
+        table = app.table
+
+        def bottom_line() -> str:
+            return [s.text for s in table.render_lines(Region(0, 0, *table.outer_size))][-2]
+
+        await pilot.press("G")
+        await pilot.pause()
+        tid = table.selected_id
+        before = bottom_line()
+        await pilot.press("g")  # away: the bottom rows go off screen
+        run(f, clock, 30.0)  # and everything moves on
+        app.refresh_picture()
+        await pilot.pause()
+        await pilot.press("G")
+        await pilot.pause()
+        assert table.selected_id == tid
+        after = bottom_line()
+        pic = app.picture_
+        track = next(t for t in pic.tracks if t.track_id == tid)
+        fresh = table._cells(track, None, pic.now, app.sensor)
+        assert after != before
+        for column in ("ident", "brg", "rng", "alt", "age"):
+            assert fresh[column].plain in after, (column, after)

@@ -80,8 +80,8 @@ def run(args: argparse.Namespace) -> int:
 
         store = Store(args.db)
     try:
+        tune_gc()  # before the feed: what it builds may become garbage, and frozen objects never are collected
         feed = build_feed(args, settings, store)
-        tune_gc()
         AirwatchConsole(feed, settings, operator=args.operator).run()
     finally:
         if store is not None:
@@ -105,8 +105,8 @@ def run_monitor(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
     store = Store(args.db) if args.db else None
     try:
-        feed = live_feed(settings, store=store, embedded=True)
         tune_gc()
+        feed = live_feed(settings, store=store, embedded=True)
         AirwatchConsole(feed, settings, operator=args.operator).run()
     finally:
         if store is not None:

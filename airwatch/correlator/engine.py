@@ -65,7 +65,7 @@ class Correlator:
         step = Step()
         self._advance(contact.time, step)
         update = self.table.update(contact)
-        self._wake(contact.time)
+        self._wake(self.now)  # the clock's time: a late contact must not replay ticks already run
         for old in (*update.merged, *update.evicted):
             self._forget(old)
         step.track, step.fix, step.merged = update.track, update.fix, update.merged
@@ -100,19 +100,20 @@ class Correlator:
         the rules have nothing to look at (they watch active tracks) and the next change is the
         oldest stale track ending: the ticks in between are skipped, so a gap of days between
         two captures costs nothing.  Ticks stay on the same one-second grid."""
-        newest = next(reversed(self.table.tracks.values()), None)  # the most recently heard
-        if newest is not None and newest.status is TrackStatus.ACTIVE:
-            return next_tick
-        oldest = next(iter(self.table.tracks.values()), None)
-        due = oldest.last_seen + end_after if oldest is not None else self.now  # type: ignore[operator]
+        if any(t.status is TrackStatus.ACTIVE for t in reversed(self.table.tracks.values())):
+            return next_tick  # (newest first: while tracks are active, the first one answers)
+        # the first to end: the table is ordered by arrival, which late contacts can make differ
+        # from last_seen (one pass per skip, not per tick)
+        tracks = self.table.tracks.values()
+        due = min(t.last_seen for t in tracks) + end_after if tracks else self.now
         if due <= next_tick:
             return next_tick
         return next_tick + TICK_S * math.ceil((due - next_tick) / TICK_S)
 
-    def _wake(self, now: float) -> None:
+    def _wake(self, now: float | None) -> None:
         """A track is active again: the ticks skipped over a quiet stretch resume, at the first
-        tick after ``now`` on the same grid."""
-        if self._next_tick is not None and self._next_tick - now > TICK_S:
+        tick after the clock's ``now`` on the same grid."""
+        if now is not None and self._next_tick is not None and self._next_tick - now > TICK_S:
             self._next_tick -= TICK_S * (math.ceil((self._next_tick - now) / TICK_S) - 1)
 
     def _forget(self, track_id: str) -> None:

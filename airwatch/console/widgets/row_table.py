@@ -169,7 +169,7 @@ class RowTable(ScrollView, can_focus=True):
     def set_rows(self, order: list[str], cursor: str | int | None = None) -> None:
         """Show these rows in this order (each has its cells); rows left out are forgotten.  The
         cursor goes to ``cursor`` (a row id, or a row number), else stays on its row number."""
-        if order == self._keys:
+        if order == self._keys and len(self._data) == len(self._keys):
             if cursor is not None:
                 self._move_to(cursor)
             return
@@ -255,10 +255,12 @@ class RowTable(ScrollView, can_focus=True):
         self.move_cursor(row=len(self._keys) - 1)
 
     async def _on_click(self, event: events.Click) -> None:
-        if event.y >= 1:  # not the header
-            row = int(self.scroll_offset.y) + event.y - 1
-            if 0 <= row < len(self._keys):
-                self.move_cursor(row=row)
+        offset = event.get_content_offset(self)  # inside the border and padding, or None
+        if offset is None or offset.y < 1:  # not a row: the border or the header
+            return
+        row = int(self.scroll_offset.y) + offset.y - 1
+        if 0 <= row < len(self._keys):
+            self.move_cursor(row=row)
 
     # -- drawing -------------------------------------------------------------------------------
 
@@ -295,7 +297,7 @@ class RowTable(ScrollView, can_focus=True):
         over = None
         if row == self.cursor_row:  # the cursor's colours win over the cells' (as DataTable)
             style, over = styles["odd-row"], styles["cursor"]
-        elif self.zebra_stripes and row % 2:
+        elif self.zebra_stripes and row % 2 == 0:  # as DataTable: the first row is an even one
             style = styles["even-row"]
         else:
             style = styles["odd-row"]

@@ -29,6 +29,9 @@ class Rule:
         return []
 
     def on_tick(self, now: float) -> list[Finding]:
+        """Once a second of the contacts' clock.  Look at ACTIVE tracks only: while every track
+        is silent the engine skips the ticks (a gap of days between captures), so a rule that
+        needs ticks then must change ``Correlator._after_quiet`` too."""
         return []
 
     def forget(self, track_id: str) -> None:
