@@ -391,3 +391,24 @@ def test_a_transmitter_without_a_clock_is_non_compliant_not_a_spoofer(captures):
     for i in range(4):
         frozen.process(_located(1_763_700_000.0 + i, 1234.5, 46.2 + i * 1e-4))
     assert _rules(frozen, "SP-13") and not _rules(frozen, "RID-6")
+
+
+def test_sp2_claimed_speed_against_the_speed_of_the_positions():
+    t = 1_763_700_000.0
+    metres_per_degree = 111_195.0
+
+    def flight(claimed: float, actual: float, accuracy: int | None = None) -> Correlator:
+        corr = Correlator()
+        for i in range(8):  # one Location a second, each sent twice (a repeat changes nothing)
+            for repeat in range(2):
+                c = _located(t + i + repeat * 0.2, 100.0 + i, 46.2 + i * actual / metres_per_degree)
+                c.location.speed_horizontal, c.location.accuracy_speed = claimed, accuracy  # type: ignore[union-attr]
+                corr.process(c)
+        return corr
+
+    assert not _rules(flight(claimed=12.0, actual=12.0), "SP-2")
+    assert not _rules(flight(claimed=12.0, actual=20.0), "SP-2")  # 8 m/s apart: within 10 m/s
+    (alert,) = _rules(flight(claimed=0.0, actual=25.0), "SP-2")  # hovering, it says; 25 m/s, say its positions
+    assert alert.severity.name == "MEDIUM" and "claims 0.0 m/s" in alert.message and "at 25.0 m/s" in alert.message
+    assert alert.time == t + 3 + 0.0  # the third disagreement in a row
+    assert not _rules(flight(claimed=0.0, actual=25.0, accuracy=1), "SP-2")  # speed good to 10 m/s: limit 30

@@ -1,17 +1,19 @@
 """SPOOFING: what a real drone cannot do (detection-rules.md §2.5 C).
 
-SP-1 impossible speed between fixes; SP-3 operator too far from the drone; SP-4 a position
-farther from the sensor than its radio reaches; SP-6 one identity from transmitters whose
-positions diverge; SP-7 many identities from one transmitter; SP-8 message counters going
-backwards; SP-9 identity flood; SP-12 null island and far-world positions; SP-13 Location
-timestamps frozen while the drone moves, or going backwards; SP-14 control characters or markup
-in broadcast text.  State per transmitter is bounded like the track table.
+SP-1 impossible speed between fixes; SP-2 claimed speed against the positions' speed; SP-3
+operator too far from the drone; SP-4 a position farther from the sensor than its radio
+reaches; SP-6 one identity from transmitters whose positions diverge; SP-7 many identities from
+one transmitter; SP-8 message counters going backwards; SP-9 identity flood; SP-12 null island
+and far-world positions; SP-13 Location timestamps frozen while the drone moves, or going
+backwards; SP-14 control characters or markup in broadcast text.  State per transmitter is
+bounded like the track table.
 """
 
 from __future__ import annotations
 
 import re
 from collections import OrderedDict, deque
+from dataclasses import dataclass
 
 from airwatch.contact import Contact, Transport
 from airwatch.correlator import geo
@@ -25,8 +27,25 @@ FAR_WORLD_M = 50_000.0  # a claimed position this far from every sensor is not h
 COUNTER_WINDOW_S = 10.0
 TIME_STRIKES = 3  # SP-13: consecutive Location timestamps frozen or going back
 MOVED_M = 5.0  # SP-13: a new position under the same timestamp, farther than GNSS noise
+SPEED_CHECK_S = (1.0, 10.0)  # SP-2: Location timestamps this far apart (s) are compared
+SPEED_DISAGREE_MS = 10.0  # SP-2: claimed and position-derived speeds further apart than this
+SPEED_STRIKES = 3  # SP-2: ... this many times in a row
+#: SP-2: ASTM SpeedAccuracy enum -> m/s (the limit is at least 3 times it)
+SPEED_ACCURACY_MS = {1: 10.0, 2: 3.0, 3: 1.0, 4: 0.3}
 #: SP-14: Rich/Textual markup tags ([b], [/], [@click=...], [#ff0000]) in broadcast text
 MARKUP = re.compile(r"\[/?[@#a-zA-Z]?[^\[\]]*\]")
+
+
+@dataclass(slots=True)
+class _Kinematics:
+    """One transmitter's last Location on one transport, and its running strikes."""
+
+    stamp: float  # seconds after the hour, as sent
+    lat: float
+    lon: float
+    speed: float | None
+    time_strikes: int = 0  # SP-13
+    speed_strikes: int = 0  # SP-2
 
 
 class Spoofing(Rule):
@@ -37,8 +56,8 @@ class Spoofing(Rule):
         self.ids_by_transmitter: OrderedDict[str, set[str]] = OrderedDict()
         self.counters: OrderedDict[tuple[str, str], tuple[int, float, int]] = OrderedDict()
         self.new_identities: deque[float] = deque()
-        # (transmitter, transport) -> (Location timestamp, lat, lon, strikes), for SP-13
-        self.stamps: OrderedDict[tuple[str, str], tuple[float, float, float, int]] = OrderedDict()
+        # (transmitter, transport) -> its last Location, for SP-13 and SP-2
+        self.stamps: OrderedDict[tuple[str, str], _Kinematics] = OrderedDict()
 
     def _remember(self, book: OrderedDict, key, value) -> None:  # type: ignore[no-untyped-def,type-arg]
         book[key] = value
@@ -160,31 +179,56 @@ class Spoofing(Rule):
                         f"{t.value} to {reach / 1000:.1f} km", (track,), now, "range")]
 
     def _timestamps(self, contact: Contact, track: Track, who: str, now: float) -> list[Finding]:
-        """SP-13: the Location timestamp (seconds after the hour) of one transmitter on one
-        transport stays the same while the position moves, or goes back, several times running.
-        The same message repeated (same time, same place) changes nothing."""
+        """SP-13 and SP-2, from one transmitter's successive Location messages on one transport.
+
+        SP-13: the Location timestamp (seconds after the hour) stays the same while the position
+        moves, or goes back, several times running.  The same message repeated (same time, same
+        place) changes nothing; a timestamp stuck at 0 is a missing clock (compliance, RID-6).
+        SP-2: the claimed ground speed disagrees with the speed the positions give, over their own
+        timestamps 1 to 10 s apart, several times running."""
         loc = contact.location
         assert loc is not None and loc.timestamp is not None and loc.lat is not None and loc.lon is not None
         key = (contact.transmitter or "", contact.transport.value)
         last = self.stamps.get(key)
-        strikes, what = 0, ""
+        found: list[Finding] = []
+        state = _Kinematics(loc.timestamp, loc.lat, loc.lon, loc.speed_horizontal)
         if last is not None:
-            stamp, lat, lon, strikes = last
-            back = (stamp - loc.timestamp) % 3600.0
+            back = (last.stamp - loc.timestamp) % 3600.0
+            moved = geo.distance_m(last.lat, last.lon, loc.lat, loc.lon)
+            if back == 0.0 and (loc.timestamp == 0.0 or moved <= MOVED_M):
+                return []  # a repeat of the same message, or no clock at all
+            state.speed_strikes = last.speed_strikes
             if back == 0.0:
-                if loc.timestamp == 0.0 or geo.distance_m(lat, lon, loc.lat, loc.lon) <= MOVED_M:
-                    return []  # a repeat of the same message, or no clock at all (compliance's RID-6)
-                strikes, what = strikes + 1, "frozen while the position moves"
+                state.time_strikes, what = last.time_strikes + 1, "frozen while the position moves"
             elif back < 1800.0:
-                strikes, what = strikes + 1, f"going back from {stamp:.1f} s to {loc.timestamp:.1f} s after the hour"
+                state.time_strikes = last.time_strikes + 1
+                what = f"going back from {last.stamp:.1f} s to {loc.timestamp:.1f} s after the hour"
             else:
-                strikes = 0
-        self._remember(self.stamps, key, (loc.timestamp, loc.lat, loc.lon, strikes))
-        if strikes < TIME_STRIKES:
+                dt = 3600.0 - back  # forward, across the hour too
+                if SPEED_CHECK_S[0] <= dt <= SPEED_CHECK_S[1]:
+                    found += self._speed(last, state, moved / dt, loc.accuracy_speed, track, who, now, key)
+            if state.time_strikes >= TIME_STRIKES:
+                found.append(Finding(AlertType.SPOOFING, Severity.HIGH, "SP-13",
+                                     f"{who}: Location timestamps on {key[1]} from {key[0]} {what} "
+                                     f"({state.time_strikes} in a row)", (track,), now, key[1]))
+        self._remember(self.stamps, key, state)
+        return found
+
+    def _speed(self, last: _Kinematics, state: _Kinematics, derived: float, accuracy: int | None, track: Track,
+               who: str, now: float, key: tuple[str, str]) -> list[Finding]:
+        if last.speed is None or state.speed is None:
             return []
-        return [Finding(AlertType.SPOOFING, Severity.HIGH, "SP-13",
-                        f"{who}: Location timestamps on {key[1]} from {key[0]} {what} ({strikes} in a row)",
-                        (track,), now, key[1])]
+        claimed = (last.speed + state.speed) / 2
+        limit = max(SPEED_DISAGREE_MS, 3 * SPEED_ACCURACY_MS.get(accuracy or 0, 0.0))
+        if abs(derived - claimed) <= limit:
+            state.speed_strikes = 0
+            return []
+        state.speed_strikes += 1
+        if state.speed_strikes < SPEED_STRIKES:
+            return []
+        return [Finding(AlertType.SPOOFING, Severity.MEDIUM, "SP-2",
+                        f"{who}: claims {claimed:.1f} m/s on {key[1]} but its positions move at {derived:.1f} m/s "
+                        f"({state.speed_strikes} in a row)", (track,), now, f"speed:{key[1]}")]
 
     @staticmethod
     def _text(contact: Contact, track: Track, who: str, now: float) -> list[Finding]:
