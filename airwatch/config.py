@@ -44,6 +44,7 @@ class CorrelatorSettings:
     radio_range_droneid_m: float = 10_000.0  # SP-4: DJI DroneID
     max_height_m: float = 121.92  # RID-14: 400 ft above take-off or ground (14 CFR 107.51; EU open: 120 m)
     max_ground_speed_ms: float = 44.7  # RID-14: 87 kt (14 CFR 107.51)
+    uav_allow_list: tuple[str, ...] = ()  # B6: ICAO addresses (hex) or callsigns of the UAVs expected here
     nmac_horizontal_m: float = 152.4  # 500 ft
     nmac_vertical_m: float = 30.48  # 100 ft
     well_clear_horizontal_m: float = 1222.3  # 0.66 NM (DO-365 DWC)
@@ -133,6 +134,10 @@ def _section(cls: type, raw: Any, where: str) -> Any:
 
 def _coerce(value: Any, annotation: Any, where: str) -> Any:
     text = str(annotation)
+    if text.startswith("tuple[str"):
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{where}: expected a list of strings, got {value!r}")
+        return tuple(value)
     if text.startswith("tuple"):
         if not isinstance(value, list) or not all(isinstance(v, int | float) and not isinstance(v, bool)
                                                   for v in value):
@@ -231,7 +236,8 @@ def settings_from_dict(raw: dict[str, Any], where: str = "<settings>") -> Settin
     _check_sensor(sensor, f"{where}: sensor")
     correlator = _section(CorrelatorSettings, raw.get("correlator", {}), f"{where}: correlator")
     for f in fields(CorrelatorSettings):
-        if getattr(correlator, f.name) <= 0:
+        value = getattr(correlator, f.name)
+        if isinstance(value, int | float) and value <= 0:
             raise ConfigError(f"{where}: correlator.{f.name}: must be positive")
     zones_raw = raw.get("zones", [])
     if not isinstance(zones_raw, list):

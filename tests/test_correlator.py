@@ -412,3 +412,36 @@ def test_sp2_claimed_speed_against_the_speed_of_the_positions():
     assert alert.severity.name == "MEDIUM" and "claims 0.0 m/s" in alert.message and "at 25.0 m/s" in alert.message
     assert alert.time == t + 3 + 0.0  # the third disagreement in a row
     assert not _rules(flight(claimed=0.0, actual=25.0, accuracy=1), "SP-2")  # speed good to 10 m/s: limit 30
+
+
+def _uav(t: float, icao: str, callsign: str | None) -> Contact:
+    from airwatch.contact import Aircraft
+
+    c = Contact(time=t, transport=Transport.ADSB, transmitter=icao.lower(), sensor_id="local")
+    c.aircraft = Aircraft(icao=icao, df=17, callsign=callsign, emitter_category="B6")
+    c.location = Location(lat=46.3, lon=6.2, alt_pressure_m=3000.0, speed_horizontal=60.0, direction=90.0, time=t)
+    return c
+
+
+def test_an_ads_b_uav_not_on_the_allow_list_is_flagged_once():
+    corr = Correlator(settings_from_dict({"correlator": {"uav_allow_list": ["ae5f01", "BORDER7"]}}))
+    t = 1_763_700_000.0
+    for i in range(5):
+        corr.process(_uav(t + i, "AE5F01", "CBP104"))  # listed by its ICAO address (any case)
+        corr.process(_uav(t + i, "AE1234", "BORDER7"))  # listed by its callsign
+        corr.process(_uav(t + i, "3C0042", "UNKNOWN1"))
+    (alert,) = [a for a in corr.alerts if a.type is AlertType.UNLISTED_UAV]
+    assert alert.rule == "B6" and alert.track_ids == ("icao:3C0042",) and alert.count == 5
+    assert "UAV UNKNOWN1 3C0042" in alert.message
+    assert all(t.classification is Classification.COOPERATIVE_UAV for t in corr.tracks)
+
+
+def test_the_allow_list_must_be_a_list_of_strings():
+    import pytest
+
+    from airwatch.config import ConfigError
+
+    assert settings_from_dict({"correlator": {"uav_allow_list": []}}).correlator.uav_allow_list == ()
+    for bad in ("AE5F01", [1, 2], [["AE5F01"]]):
+        with pytest.raises(ConfigError, match="uav_allow_list: expected a list of strings"):
+            settings_from_dict({"correlator": {"uav_allow_list": bad}})

@@ -90,7 +90,9 @@ def test_proximity(tmp_path):
     assert abs(alert.time - encounter["first"]["WARNING"]) <= 2.0  # raised when well-clear is lost
     assert alert.count > 1  # the rest of the encounter folded into it
     uav = [t for t in result.tracks if t.classification.value == "cooperative_uav"]
-    assert len(uav) == 1 and len(result.alerts) == 1  # the B6 UAV is not a proximity party
+    assert len(uav) == 1  # the B6 UAV is not a proximity party; not on an allow-list, it is flagged once
+    (b6,) = [a for a in result.alerts if a.type is AlertType.UNLISTED_UAV]
+    assert b6.track_ids == (uav[0].track_id,) and b6.severity is Severity.MEDIUM and len(result.alerts) == 2
 
 
 def test_geofence(tmp_path):

@@ -29,6 +29,7 @@ CLASS_SHORT = {
 ALERT_SHORT = {
     AlertType.NON_COOPERATIVE: "NC", AlertType.NON_COMPLIANT: "NCMP", AlertType.SPOOFING: "SPOOF",
     AlertType.PROXIMITY: "PROX", AlertType.GEOFENCE: "ZONE", AlertType.EMERGENCY: "EMRG",
+    AlertType.UNLISTED_UAV: "UAV",
 }
 SEVERITY_STYLE = {
     Severity.INFO: "dim", Severity.LOW: "cyan", Severity.MEDIUM: "yellow", Severity.HIGH: "bold red",

@@ -22,10 +22,11 @@ from airwatch.correlator.rules.geofence import Geofence
 from airwatch.correlator.rules.noncooperative import NonCooperative
 from airwatch.correlator.rules.proximity import Proximity
 from airwatch.correlator.rules.spoofing import Spoofing
+from airwatch.correlator.rules.uav import UnlistedUav
 from airwatch.correlator.tracks import TrackTable
 from airwatch.signature_rules import matcher_with
 
-RULES: tuple[type[Rule], ...] = (NonCooperative, Compliance, Spoofing, Proximity, Geofence, Emergency)
+RULES: tuple[type[Rule], ...] = (NonCooperative, Compliance, Spoofing, Proximity, Geofence, Emergency, UnlistedUav)
 TICK_S = 1.0
 
 

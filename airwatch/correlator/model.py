@@ -43,6 +43,7 @@ class AlertType(StrEnum):
     PROXIMITY = "proximity"
     GEOFENCE = "geofence"
     EMERGENCY = "emergency"
+    UNLISTED_UAV = "unlisted_uav"  # an ADS-B UAV (emitter category B6) not on the allow-list
 
 
 class Severity(IntEnum):
