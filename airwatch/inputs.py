@@ -16,10 +16,10 @@ from operator import attrgetter
 from typing import BinaryIO
 
 from airwatch.contact import Contact
-from airwatch.decoders.adsb import AdsbDecoder
+from airwatch.decoders.adsb.sbs import SBS_REFUSALS
 from airwatch.decoders.frames import FrameDecoder
 from airwatch.decoders.signatures import SignatureMatcher
-from airwatch.sources.adsb_recording import AdsbRecording, iter_contacts, sniff_adsb
+from airwatch.sources.adsb_recording import AdsbRecording, iter_contacts, make_decoder, sniff_adsb
 from airwatch.signature_rules import default_matcher
 from airwatch.sources.pcap import CaptureError, read_capture
 
@@ -35,7 +35,7 @@ ADSB_REFUSALS = frozenset({
     "beast_garbage_bytes", "beast_truncated", "beast_truncated_at_end", "beast_unknown_type",
     "csv_bad_beast_frame", "csv_bad_length", "csv_bad_line", "jsonl_bad_json", "jsonl_bad_length",
     "jsonl_bad_value", "jsonl_missing_field",
-})
+}) | SBS_REFUSALS
 
 
 @dataclass
@@ -84,7 +84,7 @@ def _adsb_contacts(name: str, fmt: str, report: InputReport, options: InputOptio
     except (OSError, ValueError) as e:
         report.error = f"{name}: {e}"
         return
-    decoder = AdsbDecoder(receiver=options.receiver, sensor_id=options.sensor_id, source=name)
+    decoder = make_decoder(fmt, receiver=options.receiver, sensor_id=options.sensor_id, source=name)
     try:
         yield from iter_contacts(name, recording=recording, decoder=decoder)
     except OSError as e:

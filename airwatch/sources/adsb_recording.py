@@ -17,14 +17,21 @@ Formats (``sniff_adsb`` returns the name):
     ``unix_ts,beast_hex`` as jet1090/rs1090 write it (``1a32``/``1a33`` + 12 hex clock + 2 hex
     signal + message), or ``ts,hex`` with the plain message (pyModeS ``modes decode`` files;
     quotes and extra columns are ignored).  Times are absolute; ``start`` is ignored.
+``sbs``
+    SBS / BaseStation lines as dump1090/readsb write them on port 30003 (``nc host 30003 > f``):
+    ``MSG,<type>,...`` with 22 fields (:mod:`airwatch.decoders.adsb.sbs`).  Times are the
+    lines' generated date and time, read as **UTC**: dump1090-fa writes its machine's local time,
+    so run it with ``TZ=UTC`` or give ``start``, which places the first line at that time and
+    shifts the rest.  A time more than 2 s behind the newest (a clock change) continues from the
+    newest and is counted (``clock_discontinuity``), so lines always come out in time order.
 ``adsb_jsonl``
     JSON Lines with a time (``timestamp``, ``ts``, ``time``, ``t``, ``mintime``: UNIX seconds or
     an ISO 8601 string) and a hex message (``frame``, ``raw``, ``rawmsg``, ``hex``, ``msg``,
     ``message``).  Times are absolute; ``start`` is ignored.
 
 :class:`AdsbRecording` yields :class:`RawMessage` tuples ``(time, data, signal_dbfs, number)``
-where ``data`` is the Mode S message (7 or 14 bytes; 2 for Mode A/C) and ``number`` the 1-based
-line or frame number.  :func:`iter_contacts` runs them through
+where ``data`` is the Mode S message (7 or 14 bytes; 2 for Mode A/C; for ``sbs``, the line) and
+``number`` the 1-based line or frame number.  :func:`iter_contacts` runs them through
 :class:`~airwatch.decoders.adsb.AdsbDecoder` and yields contacts in time order.  Nothing here
 raises on bad content: malformed lines and frames are counted in ``counters`` and skipped.
 """
@@ -45,6 +52,8 @@ import orjson
 
 from airwatch.contact import Contact
 from airwatch.decoders.adsb import AdsbDecoder
+from airwatch.decoders.adsb.sbs import MAX_LINE as SBS_MAX_LINE
+from airwatch.decoders.adsb.sbs import SbsDecoder, SbsMessage, parse_sbs
 from airwatch.sources.avr import AvrFramer
 from airwatch.sources.beast import (
     _DBFS,
@@ -57,7 +66,7 @@ from airwatch.sources.beast import (
     rssi_dbfs,
 )
 
-FORMATS = ("beast", "avr", "adsb_csv", "adsb_jsonl")
+FORMATS = ("beast", "avr", "adsb_csv", "adsb_jsonl", "sbs")
 TICKS_PER_SECOND = 12_000_000.0
 _GPS_NS_MASK = (1 << 30) - 1
 _BLOCK = 1 << 16
@@ -69,6 +78,7 @@ _HEX_KEYS = ("frame", "raw", "rawmsg", "hex", "msg", "message")
 _BEAST_BYTES = {MODE_AC: 11, MODE_S_SHORT: 16, MODE_S_LONG: 23}  # unescaped 1A TYPE TS SIG DATA
 _PLAIN_HEX_LENGTHS = frozenset((4, 14, 28))
 _BEAST_HEX_LENGTHS = frozenset((22, 32, 46))
+_SBS_BACKWARDS = 2.0  # seconds an SBS time may run behind the newest (iter_contacts reorders that much)
 
 
 class RawMessage(NamedTuple):
@@ -99,6 +109,8 @@ def sniff_adsb(head: bytes) -> str | None:
         return None
     text_lines = [ln for ln in head.split(b"\n")[:-1] if ln.strip()] or [head]
     first = text_lines[0].lstrip(b"\xef\xbb\xbf")
+    if first.startswith(b"MSG,") and first.rstrip(b"\r\n").count(b",") == 21:
+        return "sbs"
     if _AVR_LINE.match(first):
         return "avr"
     stripped = first.strip()
@@ -250,6 +262,8 @@ class AdsbRecording:
             return self._avr()
         if self.fmt == "adsb_csv":
             return self._csv()
+        if self.fmt == "sbs":
+            return (RawMessage(t, line, None, number) for t, _, line, number in self.sbs_messages())
         return self._jsonl()
 
     __iter__ = messages
@@ -392,12 +406,64 @@ class AdsbRecording:
                 counters["jsonl_bad_length"] += 1
 
 
+    def sbs_messages(self) -> Iterator[tuple[float, SbsMessage, bytes, int]]:
+        """SBS lines as ``(time, parsed message, line without its end, line number)``, in time order."""
+        counters = self.counters
+        start = self.start
+        offset: float | None = None
+        newest = float("-inf")
+        with open(self.path, "rb") as f:
+            for number, line in _bounded_lines(f, SBS_MAX_LINE, counters):
+                m = parse_sbs(line, counters)
+                if m is None:
+                    continue
+                t = m.time
+                if t is None:
+                    counters["sbs_no_time"] += 1
+                    continue
+                if offset is None:
+                    offset = 0.0 if start is None else start - t
+                t += offset
+                if t < newest - _SBS_BACKWARDS:
+                    counters["clock_discontinuity"] += 1
+                    offset += newest - t
+                    t = newest
+                elif t > newest:
+                    newest = t
+                yield t, m, line, number
+
+
+def _bounded_lines(f, limit: int, counters: Counter[str]) -> Iterator[tuple[int, bytes]]:  # type: ignore[no-untyped-def]
+    """Non-blank lines without their ends, numbered; a line over ``limit`` bytes is counted
+    (``sbs_overlong``) and skipped without ever holding more than ``limit`` bytes of it."""
+    readline = f.readline
+    number = 0
+    while True:
+        line = readline(limit + 2)
+        if not line:
+            return
+        number += 1
+        if len(line) > limit and not (line.endswith(b"\n") and len(line.rstrip(b"\r\n")) <= limit):
+            counters["sbs_overlong"] += 1
+            while line and not line.endswith(b"\n"):
+                line = readline(1 << 16)
+            continue
+        line = line.rstrip(b"\r\n")
+        if line.strip():
+            yield number, line
+
+
 def _first(obj: dict, keys: tuple[str, ...]):  # type: ignore[no-untyped-def,type-arg]
     for k in keys:
         v = obj.get(k)
         if v is not None:
             return v
     return None
+
+
+def make_decoder(fmt: str, **options) -> AdsbDecoder | SbsDecoder:  # type: ignore[no-untyped-def]
+    """The decoder for a recording or feed format: ``SbsDecoder`` for ``sbs``, else ``AdsbDecoder``."""
+    return SbsDecoder(**options) if fmt == "sbs" else AdsbDecoder(**options)
 
 
 def iter_contacts(
@@ -409,7 +475,7 @@ def iter_contacts(
     max_range_km: float | None = None,
     fmt: str | None = None,
     clock: str = "auto",
-    decoder: AdsbDecoder | None = None,
+    decoder: AdsbDecoder | SbsDecoder | None = None,
     reorder_window: float = 2.0,
     recording: AdsbRecording | None = None,
 ) -> Iterator[Contact]:
@@ -422,11 +488,22 @@ def iter_contacts(
     counters afterwards.
     """
     rec = recording or AdsbRecording(path, fmt=fmt, start=start, clock=clock)
-    dec = decoder or AdsbDecoder(
-        receiver=receiver, max_range_km=max_range_km, sensor_id=sensor_id, source=rec.path.name
+    dec = decoder or make_decoder(
+        rec.fmt, receiver=receiver, max_range_km=max_range_km, sensor_id=sensor_id, source=rec.path.name
     )
     if dec.source is None:
         dec.source = rec.path.name
+    if rec.fmt == "sbs":
+        if not isinstance(dec, SbsDecoder):
+            raise TypeError("an SBS recording needs an SbsDecoder")
+        apply = dec.apply
+        yield from _in_order(
+            ((t, apply(m, t, frame=number, raw=line)) for t, m, line, number in rec.sbs_messages()),
+            reorder_window,
+        )
+        return
+    if isinstance(dec, SbsDecoder):
+        raise TypeError(f"a {rec.fmt} recording needs an AdsbDecoder")
     decode = dec.decode
     heap: list[tuple[float, int, Contact]] = []
     seq = 0
@@ -440,6 +517,25 @@ def iter_contacts(
         if t > newest:
             newest = t
         limit = newest - reorder_window
+        while heap[0][0] <= limit:
+            yield heapq.heappop(heap)[2]
+    while heap:
+        yield heapq.heappop(heap)[2]
+
+
+def _in_order(decoded: Iterator[tuple[float, Contact | None]], window: float) -> Iterator[Contact]:
+    """Contacts through a ``window``-second reordering buffer (the loop above, for SBS)."""
+    heap: list[tuple[float, int, Contact]] = []
+    seq = 0
+    newest = float("-inf")
+    for t, c in decoded:
+        if c is None:
+            continue
+        seq += 1
+        heapq.heappush(heap, (t, seq, c))
+        if t > newest:
+            newest = t
+        limit = newest - window
         while heap[0][0] <= limit:
             yield heapq.heappop(heap)[2]
     while heap:
