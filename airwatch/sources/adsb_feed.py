@@ -1,8 +1,11 @@
-"""Live ADS-B feeds: an asyncio TCP client for dump1090/readsb Beast (30005) and AVR (30002).
+"""Live ADS-B feeds: an asyncio TCP client for dump1090/readsb Beast (30005), AVR (30002) and
+SBS / BaseStation (30003).
 
-:class:`AdsbFeed` connects, frames what arrives (:mod:`.beast` or :mod:`.avr`), stamps each
-message with the wall-clock receive time and yields :class:`RawMessage` tuples; with a decoder,
-:meth:`AdsbFeed.contacts` yields aircraft contacts.  It never gives up: a refused connection, a
+:class:`AdsbFeed` connects, frames what arrives (:mod:`.beast`, :mod:`.avr` or :mod:`.sbs`:
+lines), stamps each message with the wall-clock receive time and yields :class:`RawMessage`
+tuples (for SBS, ``data`` is the line); with a decoder, :meth:`AdsbFeed.contacts` yields aircraft
+contacts (``AdsbDecoder``, or ``SbsDecoder`` for SBS; SBS lines keep the receive time, not the
+time written in the line).  It never gives up: a refused connection, a
 server that closes, or a stream with no frames for ``idle_timeout`` seconds (silence or garbage)
 leads to a reconnection after an exponential backoff (``backoff_initial`` doubling up to
 ``backoff_max``; reset once a connection delivers frames).  A frame cut by the disconnection is
@@ -24,12 +27,14 @@ from dataclasses import dataclass, field
 
 from airwatch.contact import Contact
 from airwatch.decoders.adsb import AdsbDecoder
+from airwatch.decoders.adsb.sbs import SbsDecoder
 from airwatch.sources.adsb_recording import RawMessage
 from airwatch.sources.avr import AvrFramer
 from airwatch.sources.beast import BeastFramer, rssi_dbfs
+from airwatch.sources.sbs import SbsFramer
+from airwatch.sources.settings import DEFAULT_PORTS, FEED_FORMATS
 
-FEED_FORMATS = ("beast", "avr")
-DEFAULT_PORTS = {"beast": 30005, "avr": 30002}
+_FRAMERS = {"beast": BeastFramer, "avr": AvrFramer, "sbs": SbsFramer}
 _MAX_OUTAGES = 50
 
 
@@ -82,7 +87,7 @@ class AdsbFeed:
         self.connect_timeout = connect_timeout
         self.idle_timeout = idle_timeout
         self.clock = clock
-        self.framer: BeastFramer | AvrFramer = BeastFramer() if fmt == "beast" else AvrFramer()
+        self.framer: BeastFramer | AvrFramer | SbsFramer = _FRAMERS[fmt]()
         self.counters: Counter[str] = self.framer.counters
         self.state = FeedState(host, self.port, fmt)
         self._stop = asyncio.Event()
@@ -202,10 +207,10 @@ class AdsbFeed:
             backoff = min(backoff * 2, self.backoff_max)
         self._set("stopped")
 
-    async def contacts(self, decoder: AdsbDecoder | None = None) -> AsyncIterator[Contact]:
-        """Aircraft contacts from this feed (a decoder is made if none is given)."""
+    async def contacts(self, decoder: AdsbDecoder | SbsDecoder | None = None) -> AsyncIterator[Contact]:
+        """Aircraft contacts from this feed (a decoder for its format is made if none is given)."""
         if decoder is None:
-            decoder = AdsbDecoder(source=self.name)
+            decoder = SbsDecoder(source=self.name) if self.fmt == "sbs" else AdsbDecoder(source=self.name)
         elif decoder.source is None:
             decoder.source = self.name
         decode = decoder.decode

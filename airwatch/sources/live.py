@@ -16,7 +16,7 @@ again after its ``retry_s``.  ``run`` returns by itself only when its input has 
                            Linux HCI adapter (legacy and extended, coded PHY)
 ``PcapSource``             :class:`~airwatch.sources.pcap_stream.PcapStream`: standard input,
                            a named pipe or a file
-``AdsbSource``             :class:`AdsbLive`: a dump1090/readsb Beast or AVR feed
+``AdsbSource``             :class:`AdsbLive`: a dump1090/readsb Beast, AVR or SBS feed
 ``ReplaySource``           :class:`ReplayRunner`: captures and recordings in time order,
                            optionally paced
 =========================  ==============================================================
@@ -43,6 +43,7 @@ from typing import Any, Protocol, runtime_checkable
 from airwatch.config import Settings
 from airwatch.contact import Contact
 from airwatch.decoders.adsb import AdsbDecoder
+from airwatch.decoders.adsb.sbs import SbsDecoder
 from airwatch.inputs import InputOptions, InputReport, read_inputs
 from airwatch.signature_rules import matcher_with
 from airwatch.sources.adsb_feed import AdsbFeed, FeedState
@@ -51,6 +52,7 @@ from airwatch.sources.health import SourceHealth
 from airwatch.sources.hci import BluetoothCapture
 from airwatch.sources.pcap_stream import PcapStream
 from airwatch.sources.settings import (
+    DEFAULT_PORTS,
     AdsbSource,
     BluetoothSource,
     PcapSource,
@@ -118,7 +120,8 @@ class AdsbLive:
         self.name = name or source_name(source)
         self.source = source
         self.feed = feed or AdsbFeed(source.host, source.port, fmt=source.format)
-        self.decoder = AdsbDecoder(receiver=receiver, sensor_id=sensor_id, source=self.name)
+        decoder = SbsDecoder if self.feed.fmt == "sbs" else AdsbDecoder
+        self.decoder: AdsbDecoder | SbsDecoder = decoder(receiver=receiver, sensor_id=sensor_id, source=self.name)
         self.health = SourceHealth(self.name, self.kind, sensor_id)
         self.stale_after_s = stale_after_s
         self.sync_s = sync_s
@@ -282,7 +285,7 @@ def _check(source: AnySource, sysfs: str) -> str:
             return f"{source.path}: {e.strerror or e} (mkfifo {source.path} to make a named pipe)"
         return "named pipe" if stat.S_ISFIFO(st.st_mode) else "file (read once)"
     if isinstance(source, AdsbSource):
-        port = source.port or (30005 if source.format == "beast" else 30002)
+        port = source.port or DEFAULT_PORTS[source.format]
         try:
             with socket.create_connection((source.host, port), timeout=2.0):
                 return f"{source.format} feed at {source.host}:{port} accepts connections"

@@ -19,7 +19,7 @@ error, like everywhere else in the configuration::
     type = "adsb"            # a dump1090/readsb feed
     host = "127.0.0.1"
     port = 30005
-    format = "beast"
+    format = "beast"         # "beast" (port 30005), "avr" (30002) or "sbs" (30003)
 
     [[sources]]
     type = "replay"          # captures and recordings replayed as if live (tests, demos, training)
@@ -31,6 +31,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from typing import Any
+
+#: ADS-B feed formats and their dump1090/readsb ports (as in :mod:`airwatch.sources.adsb_feed`,
+#: which imports them from here so that reading the configuration needs no asyncio).
+FEED_FORMATS = ("beast", "avr", "sbs")
+DEFAULT_PORTS = {"beast": 30005, "avr": 30002, "sbs": 30003}
 
 #: Channels where Remote ID must be: 6 (2.4 GHz beacon and NaN) and 149 (5.8 GHz beacon).
 PRIORITY_CHANNELS = (6, 149)
@@ -68,7 +73,7 @@ class PcapSource:
 @dataclass(frozen=True, slots=True)
 class AdsbSource:
     host: str = "127.0.0.1"
-    port: int | None = None  # default: 30005 for beast, 30002 for avr
+    port: int | None = None  # default: 30005 for beast, 30002 for avr, 30003 for sbs
     format: str = "beast"
     name: str | None = None
 
@@ -138,8 +143,8 @@ def _check(source: Any, where: str) -> None:
         if value is not None and value <= 0:
             raise ConfigError(f"{where}.{attr}: must be positive")
     if isinstance(source, AdsbSource):
-        if source.format not in ("beast", "avr"):
-            raise ConfigError(f"{where}.format: 'beast' or 'avr'")
+        if source.format not in FEED_FORMATS:
+            raise ConfigError(f"{where}.format: expected one of {', '.join(FEED_FORMATS)}, got {source.format!r}")
         if source.port is not None and not 0 < source.port < 65536:
             raise ConfigError(f"{where}.port: {source.port} is not a TCP port")
     if isinstance(source, WifiSource) and not source.priority_channels and not source.channels:
@@ -157,5 +162,5 @@ def source_name(source: Any) -> str:
     if isinstance(source, PcapSource):
         return "stdin" if source.path == "-" else source.path
     if isinstance(source, AdsbSource):
-        return f"adsb {source.host}:{source.port or ('30005' if source.format == 'beast' else '30002')}"
+        return f"adsb {source.host}:{source.port or DEFAULT_PORTS[source.format]}"
     return "replay"
