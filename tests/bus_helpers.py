@@ -171,8 +171,9 @@ def write_correlator_config(path: Path, broker: Broker, prefix: str, sensors: li
     text = mqtt_section(broker, prefix, **mqtt)
     for sensor_id in sensors:
         text += f'\n[[sensors]]\nid = "{sensor_id}"\nlat = {lat}\nlon = {lon}\n'
-    if zones:  # the demo's protected zone (captures/demo_scenario.config.toml)
+    if zones:  # the demo's protected zone and expected UAV (captures/demo_scenario.config.toml)
         text += '\n[[zones]]\nname = "border-post"\nlat = 46.2044\nlon = 6.1432\nradius_m = 300\nceiling_m = 400\n'
+        text += '\n[correlator]\nuav_allow_list = ["AE5F01"]\n'
     path.write_text(text)
     return path
 

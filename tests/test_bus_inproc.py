@@ -18,6 +18,7 @@ from bus_helpers import SCENARIO, until
 
 SITE = {"lat": 46.2044, "lon": 6.1432}
 ZONE = {"name": "border-post", "lat": 46.2044, "lon": 6.1432, "radius_m": 300, "ceiling_m": 400}
+DEMO_CORRELATOR = {"uav_allow_list": ["AE5F01"]}  # as captures/demo_scenario.config.toml
 
 
 def sensor_settings(sensor_id: str, inputs: list[str]) -> Settings:
@@ -84,7 +85,8 @@ async def test_two_sensors_and_a_correlator_in_one_process_give_replays_result()
     inputs = [f"{SCENARIO}.pcapng", f"{SCENARIO}.adsb.csv"]
     bus = InProcessBus()
     out = io.BytesIO()
-    site = settings_from_dict({"sensors": [{"id": "A", **SITE}, {"id": "B", **SITE}], "zones": [ZONE]})
+    site = settings_from_dict({"sensors": [{"id": "A", **SITE}, {"id": "B", **SITE}], "zones": [ZONE],
+                               "correlator": DEMO_CORRELATOR})
     correlate = CorrelateService(site, bus, out=out, max_hold=60.0, until_ended=True)
     running = asyncio.create_task(correlate.run())
     await asyncio.sleep(0)  # subscribed before the sensors publish (it would also get them later: persistent)
