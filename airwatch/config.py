@@ -42,6 +42,8 @@ class CorrelatorSettings:
     radio_range_wifi_m: float = 1500.0  # SP-4: a Wi-Fi Remote ID or French beacon heard from farther: spoofing
     radio_range_bluetooth_m: float = 2000.0  # SP-4: Bluetooth 4 legacy and 5 long range
     radio_range_droneid_m: float = 10_000.0  # SP-4: DJI DroneID
+    tx_power_dbm: float = 20.0  # SP-5: what a drone transmits at most (typical 19 dBm, CRFS)
+    rssi_excess_db: float = 20.0  # SP-5: heard this much stronger than free space allows (add antenna gain)
     max_height_m: float = 121.92  # RID-14: 400 ft above take-off or ground (14 CFR 107.51; EU open: 120 m)
     max_ground_speed_ms: float = 44.7  # RID-14: 87 kt (14 CFR 107.51)
     uav_allow_list: tuple[str, ...] = ()  # B6: ICAO addresses (hex) or callsigns of the UAVs expected here

@@ -445,3 +445,25 @@ def test_the_allow_list_must_be_a_list_of_strings():
     for bad in ("AE5F01", [1, 2], [["AE5F01"]]):
         with pytest.raises(ConfigError, match="uav_allow_list: expected a list of strings"):
             settings_from_dict({"correlator": {"uav_allow_list": bad}})
+
+
+def test_sp5_a_signal_too_strong_for_the_distance_claimed():
+    t = 1_763_700_000.0
+
+    def heard(rssis: list[int], north_deg: float = 0.009, channel: int | None = 6) -> Correlator:
+        corr = Correlator(settings_from_dict(SITE))
+        for i, rssi in enumerate(rssis):  # about 1 km north of the sensor, it says
+            c = _contact(t + i, Transport.WIFI_BEACON, "02:00:00:00:00:06", "1581F6DEMX0000000006",
+                         46.2 + north_deg, 6.1)
+            c.rssi_dbm, c.channel = rssi, channel
+            corr.process(c)
+        return corr
+
+    # 20 dBm over 1 km of free space at 2437 MHz arrives at about -80 dBm
+    assert not _rules(heard([-85, -78, -70, -62] * 2), "SP-5")  # up to 18 dB above: a good antenna
+    (alert,) = _rules(heard([-45, -44, -46, -45]), "SP-5")  # 35 dB too strong: it is close
+    assert alert.severity.name == "HIGH" and "at -46 dBm, 34 dB stronger" in alert.message
+    assert alert.time == t + 2  # the third in a row
+    assert not _rules(heard([-45, -44, -80, -45, -44, -80]), "SP-5")  # never three in a row
+    assert not _rules(heard([-30] * 5, north_deg=0.0005), "SP-5")  # 55 m: too near to judge by distance
+    assert _rules(heard([-45] * 4, channel=None), "SP-5")  # no channel: the 2.4 GHz band's middle

@@ -2,7 +2,7 @@
 
 SP-1 impossible speed between fixes; SP-2 claimed speed against the positions' speed; SP-3
 operator too far from the drone; SP-4 a position farther from the sensor than its radio
-reaches; SP-6 one identity from transmitters whose positions diverge; SP-7 many identities from
+reaches; SP-5 a signal too strong for the distance claimed; SP-6 one identity from transmitters whose positions diverge; SP-7 many identities from
 one transmitter; SP-8 message counters going backwards; SP-9 identity flood; SP-12 null island
 and far-world positions; SP-13 Location timestamps frozen while the drone moves, or going
 backwards; SP-14 control characters or markup in broadcast text.  State per transmitter is
@@ -11,6 +11,7 @@ bounded like the track table.
 
 from __future__ import annotations
 
+import math
 import re
 from collections import OrderedDict, deque
 from dataclasses import dataclass
@@ -27,6 +28,8 @@ FAR_WORLD_M = 50_000.0  # a claimed position this far from every sensor is not h
 COUNTER_WINDOW_S = 10.0
 TIME_STRIKES = 3  # SP-13: consecutive Location timestamps frozen or going back
 MOVED_M = 5.0  # SP-13: a new position under the same timestamp, farther than GNSS noise
+RSSI_MIN_RANGE_M = 100.0  # SP-5: nearer than this, antennas and reflections decide, not distance
+RSSI_STRIKES = 3  # SP-5: this many contacts in a row too strong
 SPEED_CHECK_S = (1.0, 10.0)  # SP-2: Location timestamps this far apart (s) are compared
 SPEED_DISAGREE_MS = 10.0  # SP-2: claimed and position-derived speeds further apart than this
 SPEED_STRIKES = 3  # SP-2: ... this many times in a row
@@ -56,6 +59,7 @@ class Spoofing(Rule):
         self.ids_by_transmitter: OrderedDict[str, set[str]] = OrderedDict()
         self.counters: OrderedDict[tuple[str, str], tuple[int, float, int]] = OrderedDict()
         self.new_identities: deque[float] = deque()
+        self.too_strong: OrderedDict[str, int] = OrderedDict()  # track id -> contacts in a row too strong (SP-5)
         # (transmitter, transport) -> its last Location, for SP-13 and SP-2
         self.stamps: OrderedDict[tuple[str, str], _Kinematics] = OrderedDict()
 
@@ -172,11 +176,35 @@ class Spoofing(Rule):
         reach = (s.radio_range_droneid_m if t is Transport.DJI_DRONEID else
                  s.radio_range_bluetooth_m if t in (Transport.BT4_LEGACY, Transport.BT5_LONG_RANGE) else
                  s.radio_range_wifi_m)
-        if d <= reach:
+        found = self._strength(contact, track, who, now, d, sensor.id)
+        if d > reach:
+            found.append(Finding(AlertType.SPOOFING, Severity.HIGH, "SP-4",
+                                 f"{who} claims a position {d / 1000:.1f} km from sensor {sensor.id}, which hears "
+                                 f"{t.value} to {reach / 1000:.1f} km", (track,), now, "range"))
+        return found
+
+    def _strength(self, contact: Contact, track: Track, who: str, now: float, d: float,
+                  sensor_id: str) -> list[Finding]:
+        """SP-5: heard far stronger than a drone's transmitter allows over the distance it claims
+        (free-space loss, the least there can be): it is nearer than it says."""
+        rssi = contact.rssi_dbm
+        if rssi is None or d < RSSI_MIN_RANGE_M:
             return []
-        return [Finding(AlertType.SPOOFING, Severity.HIGH, "SP-4",
-                        f"{who} claims a position {d / 1000:.1f} km from sensor {sensor.id}, which hears "
-                        f"{t.value} to {reach / 1000:.1f} km", (track,), now, "range")]
+        s = self.ctx.settings
+        freq = contact.freq_mhz or _frequency(contact)
+        loss = 20 * math.log10(d) + 20 * math.log10(freq) - 27.55
+        excess = rssi - (s.tx_power_dbm - loss)
+        if excess <= s.rssi_excess_db:
+            self.too_strong.pop(track.track_id, None)
+            return []
+        strikes = self.too_strong.get(track.track_id, 0) + 1
+        self._remember(self.too_strong, track.track_id, strikes)
+        if strikes < RSSI_STRIKES:
+            return []
+        return [Finding(AlertType.SPOOFING, Severity.HIGH, "SP-5",
+                        f"{who} heard by {sensor_id} at {rssi} dBm, {excess:.0f} dB stronger than a "
+                        f"{s.tx_power_dbm:.0f} dBm transmitter {d / 1000:.1f} km away can be: it is nearer than it "
+                        f"claims", (track,), now, "strength")]
 
     def _timestamps(self, contact: Contact, track: Track, who: str, now: float) -> list[Finding]:
         """SP-13 and SP-2, from one transmitter's successive Location messages on one transport.
@@ -230,6 +258,9 @@ class Spoofing(Rule):
                         f"{who}: claims {claimed:.1f} m/s on {key[1]} but its positions move at {derived:.1f} m/s "
                         f"({state.speed_strikes} in a row)", (track,), now, f"speed:{key[1]}")]
 
+    def forget(self, track_id: str) -> None:
+        self.too_strong.pop(track_id, None)
+
     @staticmethod
     def _text(contact: Contact, track: Track, who: str, now: float) -> list[Finding]:
         """SP-14: control characters or markup in the strings a drone broadcasts.  They are always
@@ -254,3 +285,16 @@ class Spoofing(Rule):
             found.append(Finding(AlertType.SPOOFING, Severity.MEDIUM, "SP-14",
                                  f"{who}: the {name} carries {what}: {value!r}", (track,), now, f"text:{name}"))
         return found
+
+
+def _frequency(contact: Contact) -> float:
+    """MHz, when the capture did not say: the Wi-Fi channel's, else the 2.4 GHz band's middle (a
+    5.8 GHz signal loses more, so this errs towards no alert)."""
+    ch = contact.channel
+    if contact.transport in (Transport.WIFI_BEACON, Transport.WIFI_NAN, Transport.DJI_DRONEID,
+                             Transport.FRENCH_BEACON) and ch is not None:
+        if 1 <= ch <= 13:
+            return 2407.0 + 5 * ch
+        if 36 <= ch <= 177:
+            return 5000.0 + 5 * ch
+    return 2440.0
