@@ -467,3 +467,28 @@ def test_sp5_a_signal_too_strong_for_the_distance_claimed():
     assert not _rules(heard([-45, -44, -80, -45, -44, -80]), "SP-5")  # never three in a row
     assert not _rules(heard([-30] * 5, north_deg=0.0005), "SP-5")  # 55 m: too near to judge by distance
     assert _rules(heard([-45] * 4, channel=None), "SP-5")  # no channel: the 2.4 GHz band's middle
+
+
+def test_sp11_geodetic_altitude_against_take_off_plus_height():
+    from airwatch.contact import HeightRef
+
+    t = 1_763_700_000.0
+
+    def flight(geodetic: float, accuracy: int | None = 3, takeoff_alt: float | None = 400.0) -> Correlator:
+        corr = Correlator()
+        takeoff = GeoPoint(46.2, 6.1, takeoff_alt, "takeoff")
+        for i in range(4):
+            c = _contact(t + i, Transport.WIFI_BEACON, "02:00:00:00:00:07", "1581F6DEMX0000000007", 46.2, 6.1,
+                         takeoff)
+            loc = c.location
+            loc.alt_geodetic_m, loc.height_m, loc.height_ref, loc.accuracy_vertical = (  # type: ignore[union-attr]
+                geodetic, 60.0, HeightRef.TAKEOFF, accuracy)
+            corr.process(c)
+        return corr
+
+    assert not _rules(flight(geodetic=470.0), "SP-11")  # 400 + 60 = 460: 10 m off, fine
+    (alert,) = _rules(flight(geodetic=560.0), "SP-11")  # 100 m off with a 25 m accuracy
+    assert alert.severity.name == "MEDIUM" and "560 m, but take-off at 400 m plus 60 m" in alert.message
+    assert alert.time == t + 2
+    assert not _rules(flight(geodetic=560.0, accuracy=1), "SP-11")  # accurate to 150 m only: limit 300 m
+    assert not _rules(flight(geodetic=560.0, takeoff_alt=None), "SP-11")  # nothing to compare with

@@ -5,7 +5,8 @@ operator too far from the drone; SP-4 a position farther from the sensor than it
 reaches; SP-5 a signal too strong for the distance claimed; SP-6 one identity from transmitters whose positions diverge; SP-7 many identities from
 one transmitter; SP-8 message counters going backwards; SP-9 identity flood; SP-12 null island
 and far-world positions; SP-13 Location timestamps frozen while the drone moves, or going
-backwards; SP-14 control characters or markup in broadcast text.  State per transmitter is
+backwards; SP-11 a geodetic altitude that the take-off altitude and the height above it
+contradict; SP-14 control characters or markup in broadcast text.  State per transmitter is
 bounded like the track table.
 """
 
@@ -16,7 +17,7 @@ import re
 from collections import OrderedDict, deque
 from dataclasses import dataclass
 
-from airwatch.contact import Contact, Transport
+from airwatch.contact import Contact, HeightRef, Transport
 from airwatch.correlator import geo
 from airwatch.correlator.alerts import Finding
 from airwatch.correlator.model import AlertType, Fix, Severity, Track, TrackKind
@@ -35,6 +36,10 @@ SPEED_DISAGREE_MS = 10.0  # SP-2: claimed and position-derived speeds further ap
 SPEED_STRIKES = 3  # SP-2: ... this many times in a row
 #: SP-2: ASTM SpeedAccuracy enum -> m/s (the limit is at least 3 times it)
 SPEED_ACCURACY_MS = {1: 10.0, 2: 3.0, 3: 1.0, 4: 0.3}
+ALTITUDE_DISAGREE_M = 45.0  # SP-11: at least this far apart (or twice the declared vertical accuracy)
+ALTITUDE_STRIKES = 3  # SP-11: ... this many Locations in a row
+#: SP-11: ASTM VerticalAccuracy enum -> m (unknown: the widest bound)
+VERTICAL_ACCURACY_M = {0: 150.0, 1: 150.0, 2: 45.0, 3: 25.0, 4: 10.0, 5: 3.0, 6: 1.0}
 #: SP-14: Rich/Textual markup tags ([b], [/], [@click=...], [#ff0000]) in broadcast text
 MARKUP = re.compile(r"\[/?[@#a-zA-Z]?[^\[\]]*\]")
 
@@ -60,6 +65,7 @@ class Spoofing(Rule):
         self.counters: OrderedDict[tuple[str, str], tuple[int, float, int]] = OrderedDict()
         self.new_identities: deque[float] = deque()
         self.too_strong: OrderedDict[str, int] = OrderedDict()  # track id -> contacts in a row too strong (SP-5)
+        self.off_height: OrderedDict[str, int] = OrderedDict()  # track id -> Locations in a row (SP-11)
         # (transmitter, transport) -> its last Location, for SP-13 and SP-2
         self.stamps: OrderedDict[tuple[str, str], _Kinematics] = OrderedDict()
 
@@ -123,6 +129,7 @@ class Spoofing(Rule):
                 found += self._range(contact, track, who, now)
             if mac and loc.timestamp is not None and contact.transport in REMOTE_ID:
                 found += self._timestamps(contact, track, who, now)
+            found += self._altitudes(contact, track, who, now)
 
         if fix is None or not drone:
             return found
@@ -260,6 +267,30 @@ class Spoofing(Rule):
 
     def forget(self, track_id: str) -> None:
         self.too_strong.pop(track_id, None)
+        self.off_height.pop(track_id, None)
+
+    def _altitudes(self, contact: Contact, track: Track, who: str, now: float) -> list[Finding]:
+        """SP-11: the geodetic altitude against the take-off point's altitude plus the height
+        above take-off, when the drone sends all three."""
+        loc = contact.location
+        takeoff = contact.operator or track.operator
+        if (loc is None or loc.alt_geodetic_m is None or loc.height_m is None or loc.height_ref != HeightRef.TAKEOFF
+                or takeoff is None or takeoff.kind != "takeoff" or takeoff.alt_geodetic_m is None):
+            return []
+        expected = takeoff.alt_geodetic_m + loc.height_m
+        gap = abs(loc.alt_geodetic_m - expected)
+        limit = max(ALTITUDE_DISAGREE_M, 2 * VERTICAL_ACCURACY_M.get(loc.accuracy_vertical or 0, 150.0))
+        if gap <= limit:
+            self.off_height.pop(track.track_id, None)
+            return []
+        strikes = self.off_height.get(track.track_id, 0) + 1
+        self._remember(self.off_height, track.track_id, strikes)
+        if strikes < ALTITUDE_STRIKES:
+            return []
+        return [Finding(AlertType.SPOOFING, Severity.MEDIUM, "SP-11",
+                        f"{who}: geodetic altitude {loc.alt_geodetic_m:.0f} m, but take-off at "
+                        f"{takeoff.alt_geodetic_m:.0f} m plus {loc.height_m:.0f} m above it makes {expected:.0f} m",
+                        (track,), now, "altitude")]
 
     @staticmethod
     def _text(contact: Contact, track: Track, who: str, now: float) -> list[Finding]:
