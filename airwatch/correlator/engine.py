@@ -21,12 +21,16 @@ from airwatch.correlator.rules.emergency import Emergency
 from airwatch.correlator.rules.geofence import Geofence
 from airwatch.correlator.rules.noncooperative import NonCooperative
 from airwatch.correlator.rules.proximity import Proximity
+from airwatch.correlator.rules.broadcast_text import BroadcastText
+from airwatch.correlator.rules.claimed_position import ClaimedPosition
+from airwatch.correlator.rules.kinematics import Kinematics
 from airwatch.correlator.rules.spoofing import Spoofing
 from airwatch.correlator.rules.uav import UnlistedUav
 from airwatch.correlator.tracks import TrackTable
 from airwatch.signature_rules import matcher_with
 
-RULES: tuple[type[Rule], ...] = (NonCooperative, Compliance, Spoofing, Proximity, Geofence, Emergency, UnlistedUav)
+RULES: tuple[type[Rule], ...] = (NonCooperative, Compliance, Spoofing, ClaimedPosition, Kinematics, BroadcastText,
+                                 Proximity, Geofence, Emergency, UnlistedUav)
 TICK_S = 1.0
 
 

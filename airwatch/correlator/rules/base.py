@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
+from typing import Any
 
 from airwatch.config import CorrelatorSettings, SensorSettings, Zone
 from airwatch.contact import Contact
@@ -36,3 +38,12 @@ class Rule:
 
     def forget(self, track_id: str) -> None:
         """The track ended or was evicted: drop any state kept for it."""
+
+
+def remember(book: OrderedDict[Any, Any], key: Any, value: Any, limit: int) -> None:
+    """Put ``key`` last in ``book`` with ``value``; drop the oldest keys beyond ``limit``: state
+    kept per transmitter or track stays bounded however many strangers transmit."""
+    book[key] = value
+    book.move_to_end(key)
+    while len(book) > limit:
+        book.popitem(last=False)
