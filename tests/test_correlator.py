@@ -414,12 +414,13 @@ def test_sp2_claimed_speed_against_the_speed_of_the_positions():
     assert not _rules(flight(claimed=0.0, actual=25.0, accuracy=1), "SP-2")  # speed good to 10 m/s: limit 30
 
 
-def _uav(t: float, icao: str, callsign: str | None) -> Contact:
+def _uav(t: float, icao: str, callsign: str | None, lat: float = 46.3, lon: float = 6.2, alt_m: float = 3000.0,
+         category: str = "B6") -> Contact:
     from airwatch.contact import Aircraft
 
     c = Contact(time=t, transport=Transport.ADSB, transmitter=icao.lower(), sensor_id="local")
-    c.aircraft = Aircraft(icao=icao, df=17, callsign=callsign, emitter_category="B6")
-    c.location = Location(lat=46.3, lon=6.2, alt_pressure_m=3000.0, speed_horizontal=60.0, direction=90.0, time=t)
+    c.aircraft = Aircraft(icao=icao, df=17, callsign=callsign, emitter_category=category)
+    c.location = Location(lat=lat, lon=lon, alt_pressure_m=alt_m, speed_horizontal=60.0, direction=90.0, time=t)
     return c
 
 
@@ -492,3 +493,27 @@ def test_sp11_geodetic_altitude_against_take_off_plus_height():
     assert alert.time == t + 2
     assert not _rules(flight(geodetic=560.0, accuracy=1), "SP-11")  # accurate to 150 m only: limit 300 m
     assert not _rules(flight(geodetic=560.0, takeoff_alt=None), "SP-11")  # nothing to compare with
+
+
+def test_a_drone_without_a_position_and_a_low_aircraft_near_the_same_sensor():
+    settings = settings_from_dict({"sensor": {"id": "local", "lat": 46.2, "lon": 6.1, "alt_m": 400.0}})
+    t = 1_763_700_000.0
+
+    def site(north_m: float, alt_m: float, drone_fix: bool = False) -> Correlator:
+        corr = Correlator(settings)
+        for i in range(5):
+            d = _dji(t + i, "DJIHIDDEN", 46.2, 6.1)
+            if not drone_fix:
+                d.location = None  # heard, not placed
+            corr.process(d)
+            corr.process(_uav(t + i + 0.5, "4B0001", "HELI1", 46.2 + north_m / 111_195.0, 6.1, alt_m, "A7"))
+        corr.advance(t + 6)
+        return corr
+
+    (alert,) = _rules(site(north_m=1852.0, alt_m=400.0 + 240.0), "PX-P")  # 1 NM out, about 790 ft above
+    assert alert.severity.name == "MEDIUM" and alert.type is AlertType.PROXIMITY
+    assert alert.track_ids == ("dji:DJIHIDDEN", "icao:4B0001")
+    assert "DJIHIDDEN, position unknown, heard by local while HELI1 flies 1.0 NM from it, 787 ft" in alert.message
+    assert not _rules(site(north_m=5000.0, alt_m=640.0), "PX-P")  # 2.7 NM: too far
+    assert not _rules(site(north_m=1852.0, alt_m=400.0 + 600.0), "PX-P")  # 1,970 ft above: too high
+    assert not _rules(site(north_m=1852.0, alt_m=640.0, drone_fix=True), "PX-P")  # placed: PX judges it

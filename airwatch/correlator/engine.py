@@ -20,6 +20,7 @@ from airwatch.correlator.rules.compliance import Compliance
 from airwatch.correlator.rules.emergency import Emergency
 from airwatch.correlator.rules.geofence import Geofence
 from airwatch.correlator.rules.noncooperative import NonCooperative
+from airwatch.correlator.rules.presence import Presence
 from airwatch.correlator.rules.proximity import Proximity
 from airwatch.correlator.rules.broadcast_text import BroadcastText
 from airwatch.correlator.rules.claimed_position import ClaimedPosition
@@ -30,7 +31,7 @@ from airwatch.correlator.tracks import TrackTable
 from airwatch.signature_rules import matcher_with
 
 RULES: tuple[type[Rule], ...] = (NonCooperative, Compliance, Spoofing, ClaimedPosition, Kinematics, BroadcastText,
-                                 Proximity, Geofence, Emergency, UnlistedUav)
+                                 Proximity, Presence, Geofence, Emergency, UnlistedUav)
 TICK_S = 1.0
 
 
