@@ -150,7 +150,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("inputs", nargs="+", metavar="INPUT",
                    help="pcap/pcapng capture or ADS-B recording, or - for a capture on standard input")
     p.add_argument("--start", help="UNIX time or ISO 8601 (2024-05-01T10:00:00Z) at which an ADS-B "
-                                   "recording without dates (Beast, AVR) begins")
+                                   "recording without dates (Beast, AVR) begins; for SBS, the time of its "
+                                   "first line (SBS times are read as UTC), the rest shifted with it")
     p.add_argument("--pretty", action="store_true", help="one readable line per contact instead of JSON")
     p.add_argument("--raw", action="store_true",
                    help="add each contact's payload bytes as hex (source and frame always point at them)")
@@ -168,7 +169,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--db", help="store tracks, positions and alerts: sqlite:///file.db or postgresql+psycopg://...")
     p.add_argument("--json", action="store_true", help="alerts and tracks as JSON Lines on stdout")
     p.add_argument("--speed", type=float, help="pace the replay in real time, this many times faster (1-10000)")
-    p.add_argument("--start", help="start time of undated ADS-B recordings (UNIX or ISO 8601)")
+    p.add_argument("--start", help="start time of undated ADS-B recordings, or of an SBS recording's "
+                                   "first line (UNIX or ISO 8601)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress line on stderr")
     p.set_defaults(run=_replay)
 

@@ -24,7 +24,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--speed", type=float, default=1.0, help="replay speed, 1 to 100 (default 1)")
     p.add_argument("--paused", action="store_true", help="start the replay paused")
     p.add_argument("--at", help="run the replay to this capture time (UNIX, or +SECONDS from its start) and pause")
-    p.add_argument("--start", help="start time of undated ADS-B recordings (UNIX or ISO 8601)")
+    p.add_argument("--start", help="start time of undated ADS-B recordings, or of an SBS recording's "
+                                   "first line (UNIX or ISO 8601)")
     p.add_argument("--db", help="store tracks, positions, alerts and acknowledgements: sqlite:///file.db or postgresql+psycopg://...")
     p.add_argument("--operator", help="name stored with acknowledgements (default: [console] operator, else the login)")
 

@@ -28,6 +28,7 @@ positions already decoded by the receiver: there is no CPR here, and no CRC.
 ``transport=ADSB``, an :class:`~airwatch.contact.Aircraft` with what is known of the aircraft so
 far, a :class:`~airwatch.contact.Location` with what the line said, SI units.  Its ``decode``
 has :meth:`AdsbDecoder.decode`'s signature, so feeds and recordings drive either decoder.
+``position_method`` is None (the receiver decoded the position), ``raw`` the line's bytes.
 
 Rejected lines never raise; every reason has a counter (``sbs_overlong``, ``sbs_not_ascii``,
 ``sbs_not_msg``, ``sbs_field_count``, ``sbs_bad_type``, ``sbs_bad_icao``, ``sbs_bad_time``,
