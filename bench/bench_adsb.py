@@ -9,6 +9,10 @@ timed runs after one warm-up, ``gc.collect()`` before each:
   (``AdsbRecording``), pre-filter, CRC, pyModeS field decoding, CPR pairing, plausibility,
   per-aircraft state and contact objects (``AdsbDecoder``).  Also with ``iter_contacts`` (adds
   the time-ordering buffer).
+* SBS: the same flight as dump1090-fa would have written it on port 30003 (the contacts above
+  written back with ``airwatch.encoders.sbs``, one line per message dump1090 reports), read from a
+  temporary file: line framing, parsing, per-aircraft state and contacts (``AdsbRecording``,
+  ``SbsDecoder``), in SBS lines/s.  Fewer lines than frames: SBS has no CPR pairs or repeats.
 * reference: ``pyModeS.PipeDecoder.decode(hex, timestamp=t)`` on the same messages, preloaded
   as hex strings (no file reading or framing: the reference is given a head start).
 
@@ -27,6 +31,7 @@ import os
 import platform
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -34,6 +39,8 @@ import pyModeS
 from pyModeS import PipeDecoder
 
 from airwatch.decoders.adsb import AdsbDecoder
+from airwatch.decoders.adsb.sbs import SbsDecoder
+from airwatch.encoders.sbs import format_sbs
 from airwatch.sources.adsb_recording import AdsbRecording, iter_contacts
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -68,6 +75,25 @@ def airwatch_contacts(path: Path):
         return sum(1 for _ in iter_contacts(path, fmt="adsb_csv"))
 
     return run
+
+
+def sbs_path(path: Path):
+    def run():
+        dec = SbsDecoder()
+        apply = dec.apply
+        n = 0
+        for t, m, line, number in AdsbRecording(path, fmt="sbs").sbs_messages():
+            apply(m, t, frame=number, raw=line)
+            n += 1
+        return dec, n
+
+    return run
+
+
+def write_sbs(source: Path, target: Path) -> int:
+    lines = [line for c in iter_contacts(source) if (line := format_sbs(c)) is not None]
+    target.write_bytes(b"".join(lines))
+    return len(lines)
 
 
 def pipe_path(hexes: list[str], stamps: list[float]):
@@ -151,6 +177,11 @@ def main() -> int:
     assert count == n
     t_contacts, _ = timed(airwatch_contacts(long_flight), args.runs)
     t_pipe, pipe = timed(pipe_path(hexes, stamps), args.runs)
+    with tempfile.TemporaryDirectory() as tmp:
+        sbs_file = Path(tmp) / "long_flight.sbs"
+        n_sbs = write_sbs(long_flight, sbs_file)
+        t_sbs, (sbs_dec, sbs_count) = timed(sbs_path(sbs_file), args.runs)
+    assert sbs_count == n_sbs
 
     width = 64
     print(f"{'path':<{width}} {'msg/s':>10} {'s':>7}")
@@ -160,6 +191,8 @@ def main() -> int:
           f"{n / t_contacts:>10,.0f} {t_contacts:>7.3f}")
     print(f"{'pyModeS PipeDecoder.decode(hex, timestamp), hex preloaded':<{width}} "
           f"{n / t_pipe:>10,.0f} {t_pipe:>7.3f}")
+    print(f"{'airwatch SBS: file -> lines -> parse/state -> contacts (lines/s)':<{width}} "
+          f"{n_sbs / t_sbs:>10,.0f} {t_sbs:>7.3f}   ({n_sbs} lines)")
     print(f"ratio airwatch / PipeDecoder: {t_pipe / t_ours:.2f}x\n")
     c = dec.counters
     print(f"airwatch: {c['contacts']} contacts, {len(dec.table) + c['aircraft_evicted']} aircraft; "
