@@ -39,9 +39,13 @@ class CorrelatorSettings:
     divergence_m: float = 500.0  # one identity reported at places this far apart within 2 s
     flood_identities_per_min: int = 20  # more new drone identities than this in a minute: flood
     identities_per_transmitter: int = 3  # more identities than this from one transmitter: spoofing
-    radio_range_wifi_m: float = 1500.0  # SP-4: a Wi-Fi Remote ID or French beacon heard from farther: spoofing
-    radio_range_bluetooth_m: float = 2000.0  # SP-4: Bluetooth 4 legacy and 5 long range
-    radio_range_droneid_m: float = 10_000.0  # SP-4: DJI DroneID
+    # SP-4: a drone heard from farther than its transport reaches is lying about where it is.
+    # About twice the ranges reported in the field (Wi-Fi 1.5 km, Bluetooth 5 LR 2 km, DroneID
+    # 10 km, detection-rules.md), so that a well-equipped sensor does not cry wolf: set them to
+    # what your site measures.
+    radio_range_wifi_m: float = 3000.0  # Wi-Fi beacon and NaN Remote ID, the French beacon
+    radio_range_bluetooth_m: float = 4000.0  # Bluetooth 4 legacy and 5 long range
+    radio_range_droneid_m: float = 15_000.0  # DJI DroneID
     tx_power_dbm: float = 20.0  # SP-5: what a drone transmits at most (typical 19 dBm, CRFS)
     rssi_excess_db: float = 20.0  # SP-5: heard this much stronger than free space allows (add antenna gain)
     max_height_m: float = 121.92  # RID-14: 400 ft above take-off or ground (14 CFR 107.51; EU open: 120 m)

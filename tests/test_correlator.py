@@ -295,15 +295,18 @@ def _rules(corr: Correlator, rule: str) -> list:
 def test_sp4_a_position_beyond_the_radio_range_of_its_transport():
     corr = Correlator(settings_from_dict(SITE))
     t = 1_763_700_000.0
-    north = 0.018  # about 2 km north of the sensor
-    corr.process(_contact(t, Transport.BT5_LONG_RANGE, "c5:00:00:00:00:01", "1581F6DEMX0000000001", 46.2 + 0.015, 6.1))
-    assert not _rules(corr, "SP-4")  # 1.7 km over Bluetooth 5 long range: within its 2 km
+    north = 0.0315  # about 3.5 km north of the sensor
+    corr.process(_contact(t, Transport.BT5_LONG_RANGE, "c5:00:00:00:00:01", "1581F6DEMX0000000001", 46.2 + north, 6.1))
+    assert not _rules(corr, "SP-4")  # 3.5 km over Bluetooth 5 long range: within its 4 km
     corr.process(_contact(t + 1, Transport.WIFI_BEACON, "02:00:00:00:00:01", "1581F6DEMX0000000002", 46.2 + north, 6.1))
     (alert,) = _rules(corr, "SP-4")
-    assert alert.uas_id == "1581F6DEMX0000000002" and "2.0 km from sensor local" in alert.message
-    assert "wifi_beacon to 1.5 km" in alert.message
-    corr.process(_dji(t + 2, "DJI5KMAWAY", 46.2 + 0.045, 6.1))  # 5 km: DroneID reaches 10 km
+    assert alert.uas_id == "1581F6DEMX0000000002" and "3.5 km from sensor local" in alert.message
+    assert "wifi_beacon to 3.0 km" in alert.message
+    corr.process(_dji(t + 2, "DJI12KMAWAY", 46.2 + 0.108, 6.1))  # 12 km: DroneID reaches 15 km
     assert len(_rules(corr, "SP-4")) == 1
+    tight = Correlator(settings_from_dict({**SITE, "correlator": {"radio_range_bluetooth_m": 1000.0}}))
+    tight.process(_contact(t, Transport.BT4_LEGACY, "c4:00:00:00:00:01", "1581F6DEMX0000000001", 46.2 + 0.015, 6.1))
+    assert _rules(tight, "SP-4")  # a site that measured its reach
     blind = Correlator()  # no sensor position: nothing to measure from
     blind.process(_contact(t, Transport.WIFI_BEACON, "02:00:00:00:00:01", "1581F6DEMX0000000002", 46.2 + north, 6.1))
     assert not _rules(blind, "SP-4")
