@@ -33,6 +33,7 @@ DEFAULT_CENTRE = (46.2044, 6.1432, 420.0)  # lat, lon, ground height (WGS-84 m)
 M_PER_DEG = 111_320.0
 TICK_S = 0.05  # the worker wakes this often and sends what is due
 BATCH = 100  # contacts processed per lock hold
+DRONE_FIELD_M = 2500.0  # drones start within this distance of the sensor (orbits add up to 400 m)
 
 
 @dataclass(slots=True)
@@ -111,7 +112,7 @@ class SyntheticFeed(LiveControls):
                        direction=direction, speed_horizontal=obj.speed, speed_vertical=0.0,
                        timestamp=now % 3600.0, time=now)
         return Contact(time=now, transport=Transport.WIFI_BEACON, sensor_id=self.sensor.id, source="synthetic",
-                       channel=6, rssi_dbm=max(-95, -40 - int(distance / 200.0)), transmitter=obj.mac,
+                       channel=6, rssi_dbm=_rssi(distance, obj.counter), transmitter=obj.mac,
                        counter=obj.counter, basic_ids=[BasicID(1, 2, obj.ident)], location=loc,
                        operator=obj.operator)
 
@@ -201,11 +202,19 @@ class SyntheticFeed(LiveControls):
             self.correlator.manager.acknowledge(alert_id, self.correlator.now or self.clock(), by)
 
 
+def _rssi(distance: float, counter: int) -> int:
+    """What a receiver hears from an 18 dBm Wi-Fi transmitter over free space on channel 6, give or
+    take 2 dB (the correlator checks signal strength against the claimed distance)."""
+    loss = 20 * math.log10(max(distance, 1.0)) + 20 * math.log10(2437.0) - 27.55
+    return max(-100, round(18.0 - loss) + counter % 5 - 2)
+
+
 def _layout(drones: int, aircraft: int, signatures: int, rng: random.Random) -> list[_Object]:
-    """Where everything flies: drones within 8 km at 20-120 m, aircraft on 2-30 km circles."""
+    """Where everything flies: drones within 2.5 km (a Wi-Fi receiver's reach) at 20-120 m,
+    aircraft on 2-30 km circles."""
     out = []
     for i in range(drones):
-        r0, a0 = 8000.0 * math.sqrt(rng.random()), rng.uniform(0, 2 * math.pi)
+        r0, a0 = DRONE_FIELD_M * math.sqrt(rng.random()), rng.uniform(0, 2 * math.pi)
         radius, speed = rng.uniform(30.0, 400.0), rng.uniform(2.0, 18.0)
         out.append(_Object("rid", f"1581F{i:014d}A", _mac(0x02, i), r0 * math.cos(a0), r0 * math.sin(a0), radius,
                            rng.choice((1, -1)) * speed / radius, rng.uniform(0, 2 * math.pi),
