@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual.app import App, ComposeResult
+from test_console_synthetic_feed import feed, run
 from textual.geometry import Region
 
 from airwatch.console.app import AirwatchConsole
@@ -32,6 +33,14 @@ class TableApp(App[None]):
 
     def on_row_table_row_highlighted(self, event: RowTable.RowHighlighted) -> None:
         self.highlighted.append(event.key)
+
+
+def busy_console():  # type: ignore[no-untyped-def]
+    """The console on 350 synthetic tracks that have flown for 4 s (no worker: the test moves time)."""
+    f, clock = feed(drones=300, aircraft=20, signatures=30)
+    f.advance_to(clock[0])
+    run(f, clock, 4.0)
+    return AirwatchConsole(f, f.settings, operator="test", start_feed=False, wall_clock=lambda: clock[0]), f, clock
 
 
 def line(table: RowTable, y: int) -> str:
@@ -116,12 +125,7 @@ async def test_wide_rows_scroll_sideways() -> None:
 
 
 async def test_contacts_off_screen_are_formatted_when_they_scroll_into_view() -> None:
-    from test_console_synthetic_feed import feed, run
-
-    f, clock = feed(drones=300, aircraft=20, signatures=30)
-    f.advance_to(clock[0])
-    run(f, clock, 4.0)
-    app = AirwatchConsole(f, f.settings, operator="test", start_feed=False, wall_clock=lambda: clock[0])
+    app, f, clock = busy_console()
     async with app.run_test(size=(200, 40)) as pilot:
         app.refresh_picture()
         await pilot.pause()
@@ -161,12 +165,7 @@ async def test_a_click_selects_the_row_under_the_pointer_inside_the_border() -> 
 
 
 async def test_a_row_drawn_then_changed_off_screen_is_drawn_anew_when_it_comes_back() -> None:
-    from test_console_synthetic_feed import feed, run
-
-    f, clock = feed(drones=300, aircraft=20, signatures=30)
-    f.advance_to(clock[0])
-    run(f, clock, 4.0)
-    app = AirwatchConsole(f, f.settings, operator="test", start_feed=False, wall_clock=lambda: clock[0])
+    app, f, clock = busy_console()
     async with app.run_test(size=(200, 40)) as pilot:
         app.refresh_picture()
         await pilot.pause()

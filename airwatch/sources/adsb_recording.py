@@ -505,26 +505,15 @@ def iter_contacts(
     if isinstance(dec, SbsDecoder):
         raise TypeError(f"a {rec.fmt} recording needs an AdsbDecoder")
     decode = dec.decode
-    heap: list[tuple[float, int, Contact]] = []
-    seq = 0
-    newest = float("-inf")
-    for t, data, sig, number in rec.messages():
-        c = decode(data, t, signal_dbfs=sig, frame=number)
-        if c is None:
-            continue
-        seq += 1
-        heapq.heappush(heap, (t, seq, c))
-        if t > newest:
-            newest = t
-        limit = newest - reorder_window
-        while heap[0][0] <= limit:
-            yield heapq.heappop(heap)[2]
-    while heap:
-        yield heapq.heappop(heap)[2]
+    yield from _in_order(
+        ((t, decode(data, t, signal_dbfs=sig, frame=number)) for t, data, sig, number in rec.messages()),
+        reorder_window,
+    )
 
 
 def _in_order(decoded: Iterator[tuple[float, Contact | None]], window: float) -> Iterator[Contact]:
-    """Contacts through a ``window``-second reordering buffer (the loop above, for SBS)."""
+    """Contacts through a ``window``-second reordering buffer: recordings are nearly in time order
+    (receivers interleave), and contacts leave once nothing earlier can come."""
     heap: list[tuple[float, int, Contact]] = []
     seq = 0
     newest = float("-inf")
