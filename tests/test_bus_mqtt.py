@@ -11,6 +11,7 @@ import io
 import signal
 import sqlite3
 import subprocess
+import time
 import uuid
 
 import orjson
@@ -273,3 +274,25 @@ async def test_malformed_messages_on_the_real_broker_are_counted_with_their_topi
     result = await asyncio.wait_for(running, 30)
     assert result.contacts == 1 and result.malformed == 4
     assert f"malformed message on {prefix}/sensors/X/contacts/adsb" in caplog.text
+
+
+def test_sigusr1_writes_what_each_task_waits_on_and_the_service_keeps_running(mosquitto, tmp_path):
+    """``kill -USR1`` on a sensor that seems stuck: its tasks, its link and its spool in the log."""
+    prefix = f"t{unique()}/v1"
+    proc = sensor(mosquitto, tmp_path, prefix, "A", [INPUTS[0]], "--spool", str(tmp_path / "spool-A" / "A"), speed=1.0)
+    listener = Listener(mosquitto, f"{prefix}/sensors/A/status")
+    try:
+        wait_for(lambda: proc.poll() is not None or listener.on(f"{prefix}/sensors/A/status"), what="the sensor's status")
+        assert proc.poll() is None
+        proc.send_signal(signal.SIGUSR1)
+        time.sleep(1.0)  # the dump is written at once; give the pipe a moment
+        assert proc.poll() is None  # still running
+        proc.send_signal(signal.SIGTERM)
+        code, _, err = finish(proc)
+    finally:
+        listener.close()
+    text = err.decode()
+    assert code == 0, text[-2000:]
+    assert "tasks" in text and "--- task pump" in text and "--- task heartbeat" in text
+    assert "service SensorService: state up, link up" in text
+    assert "spool: " in text and "unacknowledged" in text and "handed out up to" in text

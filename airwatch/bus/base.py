@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import logging
 import threading
 import time
@@ -236,7 +237,9 @@ async def drained(outbox: Any, poll_s: float = 0.02) -> None:
 
 
 def run_until_signalled(service: Any) -> Any:
-    """``asyncio.run(service.run())``, with SIGINT and SIGTERM asking the service to stop cleanly."""
+    """``asyncio.run(service.run())``, with SIGINT and SIGTERM asking the service to stop cleanly,
+    and SIGUSR1 writing what every task is waiting on to the log (``kill -USR1 <pid>`` on a
+    sensor or correlator that seems stuck: it keeps running)."""
     import signal
 
     async def main() -> Any:
@@ -244,9 +247,28 @@ def run_until_signalled(service: Any) -> Any:
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(sig, service.stop)
+        with contextlib.suppress(NotImplementedError, RuntimeError, AttributeError):
+            loop.add_signal_handler(signal.SIGUSR1, lambda: log.warning("%s", describe_tasks(service)))
         return await service.run()
 
     return asyncio.run(main())
+
+
+def describe_tasks(service: Any = None) -> str:
+    """Every task of the running loop with where it waits, and the service's own state."""
+    out = io.StringIO()
+    tasks = sorted(asyncio.all_tasks(), key=lambda t: t.get_name())
+    out.write(f"{len(tasks)} tasks\n")
+    for task in tasks:
+        out.write(f"--- task {task.get_name()}: {task.get_coro()!r}\n")
+        task.print_stack(limit=8, file=out)
+    if service is not None:
+        link = f"link {getattr(service, 'link', '?')} {getattr(service, 'link_detail', '')}".strip()
+        out.write(f"service {type(service).__name__}: state {getattr(service, 'state', '?')}, {link}\n")
+        spool = getattr(service, "spool", None)
+        if spool is not None and hasattr(spool, "describe"):
+            out.write(f"spool: {spool.describe()}\n")
+    return out.getvalue()
 
 
 STOP_GRACE_S = 3.0  # on stop: time a service has to say "stopped" on the bus before it is cut off

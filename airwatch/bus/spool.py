@@ -181,6 +181,12 @@ class Spool:
         self._cursor = 0
         self.ready.set()
 
+    def describe(self) -> str:
+        """One line for a task dump: what is waiting, and where the sending stands."""
+        return (f"{len(self)} unacknowledged ({self.pending} written, {len(self._buffer)} buffered, "
+                f"{len(self._acked)} acknowledged not yet deleted), last seq {self.last_seq}, handed out up to "
+                f"{self._cursor}, ready {self.ready.is_set()}, {self.dropped} dropped")
+
     def __len__(self) -> int:
         """Contacts not yet acknowledged (on disk or about to be)."""
         return self.pending + len(self._buffer)
