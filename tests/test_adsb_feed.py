@@ -6,6 +6,7 @@ import asyncio
 import socket
 
 import pytest
+from feed_helpers import Server
 
 from airwatch.decoders.adsb import AdsbDecoder
 from airwatch.sources.adsb_feed import AdsbFeed
@@ -22,38 +23,6 @@ def sample(captures):
     pieces = [encode_frame(f.kind, f.timestamp, f.signal, f.data) for f in frames]
     assert b"".join(pieces) == wire  # the wire form of each frame, escapes included
     return wire, frames, pieces
-
-
-class Server:
-    """Serves one scripted payload per connection: ``(bytes, then_close)``."""
-
-    def __init__(self, script):
-        self.script = list(script)
-        self.connections = 0
-        self.server = None
-
-    async def handle(self, reader, writer):
-        i = self.connections
-        self.connections += 1
-        if i >= len(self.script):
-            await asyncio.sleep(60)
-            return
-        payload, close = self.script[i]
-        writer.write(payload)
-        await writer.drain()
-        if close:
-            writer.close()
-            await writer.wait_closed()
-        else:
-            await asyncio.sleep(60)
-
-    async def __aenter__(self):
-        self.server = await asyncio.start_server(self.handle, "127.0.0.1", 0)
-        self.port = self.server.sockets[0].getsockname()[1]
-        return self
-
-    async def __aexit__(self, *exc):
-        self.server.close()
 
 
 async def collect(feed, n):

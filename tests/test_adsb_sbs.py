@@ -10,6 +10,7 @@ import time
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from feed_helpers import Server
 from live_helpers import stop, until
 
 from airwatch.config import ConfigError, settings_from_dict
@@ -289,35 +290,6 @@ def test_fuzz_mutated_fields(fields):
 
 
 # --- (b) the live feed over TCP, and (e) the configuration --------------------------------------------
-
-
-class Server:
-    """Serves one scripted payload per connection: ``(bytes, then_close)``."""
-
-    def __init__(self, script):
-        self.script = list(script)
-        self.connections = 0
-
-    async def handle(self, reader, writer):
-        i = self.connections
-        self.connections += 1
-        if i < len(self.script):
-            payload, close = self.script[i]
-            writer.write(payload)
-            await writer.drain()
-            if close:
-                writer.close()
-                await writer.wait_closed()
-                return
-        await asyncio.sleep(60)
-
-    async def __aenter__(self):
-        self.server = await asyncio.start_server(self.handle, "127.0.0.1", 0)
-        self.port = self.server.sockets[0].getsockname()[1]
-        return self
-
-    async def __aexit__(self, *exc):
-        self.server.close()
 
 
 async def test_sbs_feed_with_a_line_cut_by_a_disconnection(sbs_lines):
