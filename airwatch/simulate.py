@@ -149,6 +149,7 @@ from pyModeS.util import cprNL
 
 from airwatch.config import read_toml
 from airwatch.contact import BasicID, DjiInfo, FrenchInfo, GeoPoint, HeightRef, Location, OperatorID, SelfID, System
+from airwatch.correlator.geo import free_space_loss_db
 from airwatch.encoders import adsb as modes
 from airwatch.encoders import bluetooth as ble
 from airwatch.encoders import remoteid as rid
@@ -510,8 +511,7 @@ def operator_id_valid(op: str) -> bool:
 
 
 def _rssi(distance: float, freq_mhz: float, tx_dbm: float, rng: random.Random) -> int:
-    fspl = 20 * math.log10(max(distance, 1.0)) + 20 * math.log10(freq_mhz) - 27.55
-    return int(max(-100, min(-20, round(tx_dbm - fspl + rng.gauss(0, 2)))))
+    return int(max(-100, min(-20, round(tx_dbm - free_space_loss_db(distance, freq_mhz) + rng.gauss(0, 2)))))
 
 
 @dataclass

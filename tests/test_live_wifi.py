@@ -15,7 +15,8 @@ from live_helpers import DRONE, beacon_frames, rid_pack, scripted, stop, until
 from airwatch.contact import Transport
 from airwatch.encoders import wifi as wenc
 from airwatch.sources.capture import CAP_NET_RAW, NEEDS_CAP_NET_RAW, capabilities
-from airwatch.sources.channels import ChannelHopper, ChannelPlan, Hop, frequency_mhz, iw_set_channel, run_command
+from airwatch.decoders.wifi import frequency_mhz
+from airwatch.sources.channels import ChannelHopper, ChannelPlan, Hop, iw_set_channel, run_command
 from airwatch.sources.settings import WifiSource
 from airwatch.sources.wifi import WifiCapture, interface_problem
 

@@ -27,6 +27,7 @@ from airwatch.console.keeper import PictureKeeper
 from airwatch.console.picture import LiveControls, Picture
 from airwatch.contact import Aircraft, BasicID, Contact, GeoPoint, Location, Transport
 from airwatch.correlator.engine import Correlator
+from airwatch.correlator.geo import free_space_loss_db
 from airwatch.sources.health import SourceHealth
 
 DEFAULT_CENTRE = (46.2044, 6.1432, 420.0)  # lat, lon, ground height (WGS-84 m)
@@ -205,8 +206,7 @@ class SyntheticFeed(LiveControls):
 def _rssi(distance: float, counter: int) -> int:
     """What a receiver hears from an 18 dBm Wi-Fi transmitter over free space on channel 6, give or
     take 2 dB (the correlator checks signal strength against the claimed distance)."""
-    loss = 20 * math.log10(max(distance, 1.0)) + 20 * math.log10(2437.0) - 27.55
-    return max(-100, round(18.0 - loss) + counter % 5 - 2)
+    return max(-100, round(18.0 - free_space_loss_db(distance, 2437.0)) + counter % 5 - 2)
 
 
 def _layout(drones: int, aircraft: int, signatures: int, rng: random.Random) -> list[_Object]:

@@ -1,4 +1,5 @@
-"""Geodesy on the WGS-84 ellipsoid, through pyproj (PROJ's geodesic routines)."""
+"""Geodesy on the WGS-84 ellipsoid, through pyproj (PROJ's geodesic routines), and the free-space
+loss of a radio path over such a distance."""
 
 from __future__ import annotations
 
@@ -45,3 +46,8 @@ def point_in_polygon(lat: float, lon: float, polygon: tuple[tuple[float, float],
             if lon < x_cross:
                 inside = not inside
     return inside
+
+
+def free_space_loss_db(distance_m: float, freq_mhz: float) -> float:
+    """Free-space path loss (Friis), the least a radio path can lose; 1 m at the least."""
+    return 20 * math.log10(max(distance_m, 1.0)) + 20 * math.log10(freq_mhz) - 27.55

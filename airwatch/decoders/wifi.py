@@ -56,6 +56,17 @@ _U16 = struct.Struct("<H")
 _CHANNEL = struct.Struct("<HH")
 
 
+def frequency_mhz(channel: int) -> int | None:
+    """Centre frequency of a 2.4 GHz or 5 GHz channel number; None for other numbers."""
+    if channel == 14:
+        return 2484
+    if 1 <= channel <= 13:
+        return 2407 + 5 * channel
+    if 32 <= channel <= 177:
+        return 5000 + 5 * channel
+    return None
+
+
 def channel_from_freq(freq: int) -> int | None:
     if 2412 <= freq <= 2472:
         return (freq - 2407) // 5

@@ -13,6 +13,7 @@ import zlib
 from collections.abc import Iterable
 
 from airwatch.contact import DjiInfo, FrenchInfo, GeoPoint, Location
+from airwatch.decoders.wifi import frequency_mhz
 
 LINKTYPE_IEEE802_11_RADIOTAP = 127
 
@@ -66,14 +67,11 @@ CCK_RATES = (1.0, 2.0, 5.5, 11.0)
 
 
 def channel_freq(channel: int) -> int:
-    """Centre frequency in MHz of a 2.4 GHz (1-14) or 5 GHz (36-177) channel."""
-    if 1 <= channel <= 13:
-        return 2407 + 5 * channel
-    if channel == 14:
-        return 2484
-    if 36 <= channel <= 177:
-        return 5000 + 5 * channel
-    raise ValueError(f"no 2.4/5 GHz channel {channel}")
+    """Centre frequency in MHz of a 2.4 GHz or 5 GHz channel (the decoders' table), or ValueError."""
+    freq = frequency_mhz(channel)
+    if freq is None:
+        raise ValueError(f"no 2.4/5 GHz channel {channel}")
+    return freq
 
 
 def mac(address: str | bytes) -> bytes:

@@ -37,17 +37,6 @@ Runner = Callable[[Sequence[str]], Awaitable[tuple[int, str]]]
 Sleep = Callable[[float], Awaitable[None]]
 
 
-def frequency_mhz(channel: int) -> int | None:
-    """Centre frequency of a 2.4 GHz or 5 GHz channel number; None for other numbers."""
-    if channel == 14:
-        return 2484
-    if 1 <= channel <= 13:
-        return 2407 + 5 * channel
-    if 32 <= channel <= 177:
-        return 5000 + 5 * channel
-    return None
-
-
 def iw_set_channel(interface: str, channel: int) -> list[str]:
     """The command that tunes ``interface`` (2.4 and 5 GHz channel numbers alike)."""
     return ["iw", "dev", interface, "set", "channel", str(channel)]

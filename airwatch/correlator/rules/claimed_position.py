@@ -8,14 +8,14 @@ claims (free-space loss, the least there can be): it is nearer than it says.
 
 from __future__ import annotations
 
-import math
 from collections import OrderedDict
 
 from airwatch.contact import Contact, Transport
 from airwatch.correlator import geo
 from airwatch.correlator.alerts import Finding
 from airwatch.correlator.model import AlertType, Fix, Severity, Track, TrackKind
-from airwatch.correlator.rules.base import Rule, remember
+from airwatch.correlator.rules.base import Rule, in_a_row
+from airwatch.decoders.wifi import frequency_mhz
 
 NULL_ISLAND_DEG = 0.5
 FAR_WORLD_M = 50_000.0  # a claimed position this far from every sensor is not heard over Wi-Fi or Bluetooth
@@ -76,14 +76,9 @@ class ClaimedPosition(Rule):
         if rssi is None or d < RSSI_MIN_RANGE_M:
             return []
         s = self.ctx.settings
-        freq = contact.freq_mhz or _frequency(contact)
-        loss = 20 * math.log10(d) + 20 * math.log10(freq) - 27.55
-        excess = rssi - (s.tx_power_dbm - loss)
-        if excess <= s.rssi_excess_db:
-            self.too_strong.pop(track.track_id, None)
-            return []
-        strikes = self.too_strong.get(track.track_id, 0) + 1
-        remember(self.too_strong, track.track_id, strikes, 2 * self.ctx.settings.max_tracks)
+        freq = contact.freq_mhz if contact.freq_mhz and contact.freq_mhz > 0 else _frequency(contact)
+        excess = rssi - (s.tx_power_dbm - geo.free_space_loss_db(d, freq))
+        strikes = in_a_row(self.too_strong, track.track_id, excess > s.rssi_excess_db, 2 * s.max_tracks)
         if strikes < RSSI_STRIKES:
             return []
         return [Finding(AlertType.SPOOFING, Severity.HIGH, "SP-5",
@@ -95,11 +90,7 @@ class ClaimedPosition(Rule):
 def _frequency(contact: Contact) -> float:
     """MHz, when the capture did not say: the Wi-Fi channel's, else the 2.4 GHz band's middle (a
     5.8 GHz signal loses more, so this errs towards no alert)."""
-    ch = contact.channel
     if contact.transport in (Transport.WIFI_BEACON, Transport.WIFI_NAN, Transport.DJI_DRONEID,
-                             Transport.FRENCH_BEACON) and ch is not None:
-        if 1 <= ch <= 13:
-            return 2407.0 + 5 * ch
-        if 36 <= ch <= 177:
-            return 5000.0 + 5 * ch
+                             Transport.FRENCH_BEACON) and contact.channel is not None:
+        return float(frequency_mhz(contact.channel) or 2440)
     return 2440.0

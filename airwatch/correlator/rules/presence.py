@@ -15,9 +15,8 @@ from airwatch.correlator.alerts import Finding
 from airwatch.correlator.model import AlertType, Classification, Severity, Track, TrackKind, TrackStatus
 from airwatch.correlator.rules.base import Rule
 
-FEET = 0.3048
 PRESENCE_RANGE_M = 2 * geo.NAUTICAL_MILE
-PRESENCE_HEIGHT_M = 1500 * FEET
+PRESENCE_HEIGHT_M = 1500 * geo.FEET
 FIX_MAX_AGE_S = 10.0  # a drone fix older than this no longer places it; an aircraft's no longer counts
 
 
@@ -51,7 +50,7 @@ class Presence(Rule):
                     what = plane.callsign or plane.icao or plane.track_id
                     found.append(Finding(AlertType.PROXIMITY, Severity.MEDIUM, "PX-P",
                                          f"drone {who}, position unknown, heard by {sensor.id} while {what} flies "
-                                         f"{distance / geo.NAUTICAL_MILE:.1f} NM from it, {height / FEET:.0f} ft "
+                                         f"{distance / geo.NAUTICAL_MILE:.1f} NM from it, {height / geo.FEET:.0f} ft "
                                          f"above it", (drone, plane), now, "presence"))
         return found
 

@@ -21,7 +21,6 @@ from airwatch.correlator.rules.base import Rule
 
 PREFILTER_M = 20_000.0
 PAIR_INTERVAL_S = 0.5  # a track, and a pair, is looked at twice a second at most, however many frames it sends
-FEET = 0.3048
 
 
 def vertical(a: Fix, b: Fix) -> tuple[float, float, str] | None:
@@ -103,12 +102,12 @@ class Proximity(Rule):
         who = f"{drone.uas_id or drone.track_id} and {aircraft.callsign or aircraft.icao or aircraft.track_id}"
         if h_sep < s.nmac_horizontal_m and v_sep < s.nmac_vertical_m:
             return Finding(AlertType.PROXIMITY, Severity.CRITICAL, "PX",
-                           f"near mid-air collision: {who} {h_sep / FEET:.0f} ft apart horizontally, "
-                           f"{v_sep / FEET:.0f} ft vertically ({ref} altitudes)", (drone, aircraft), now)
+                           f"near mid-air collision: {who} {h_sep / geo.FEET:.0f} ft apart horizontally, "
+                           f"{v_sep / geo.FEET:.0f} ft vertically ({ref} altitudes)", (drone, aircraft), now)
         if h_sep < s.well_clear_horizontal_m and v_sep < s.well_clear_vertical_m:
             return Finding(AlertType.PROXIMITY, Severity.HIGH, "PX",
                            f"well-clear lost: {who} {h_sep / geo.NAUTICAL_MILE:.2f} NM apart horizontally, "
-                           f"{v_sep / FEET:.0f} ft vertically ({ref} altitudes)", (drone, aircraft), now)
+                           f"{v_sep / geo.FEET:.0f} ft vertically ({ref} altitudes)", (drone, aircraft), now)
         # time of closest approach with constant velocities, then well-clear at that time
         speed2 = rel_v[0] ** 2 + rel_v[1] ** 2
         if speed2 < 1e-6:
@@ -127,6 +126,6 @@ class Proximity(Rule):
         t_loss = max(0.0, (-b - math.sqrt(disc)) / speed2) if disc > 0 else t_cpa
         severity = Severity.HIGH if t_loss <= s.well_clear_warning_s else Severity.MEDIUM
         return Finding(AlertType.PROXIMITY, severity, "PX",
-                       f"{who} predicted to lose well-clear in {t_loss:.0f} s (closest {h_cpa / FEET:.0f} ft "
-                       f"horizontally, {v_cpa / FEET:.0f} ft vertically in {t_cpa:.0f} s; {ref} altitudes)",
+                       f"{who} predicted to lose well-clear in {t_loss:.0f} s (closest {h_cpa / geo.FEET:.0f} ft "
+                       f"horizontally, {v_cpa / geo.FEET:.0f} ft vertically in {t_cpa:.0f} s; {ref} altitudes)",
                        (drone, aircraft), now)
