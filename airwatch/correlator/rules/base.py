@@ -47,3 +47,14 @@ def remember(book: OrderedDict[Any, Any], key: Any, value: Any, limit: int) -> N
     book.move_to_end(key)
     while len(book) > limit:
         book.popitem(last=False)
+
+
+def in_a_row(book: OrderedDict[Any, int], key: Any, hit: bool, limit: int) -> int:
+    """How many times in a row ``key``'s condition has held, this time included (0 once it does
+    not): the rules that want a condition several times running before they speak."""
+    if not hit:
+        book.pop(key, None)
+        return 0
+    count = book.get(key, 0) + 1
+    remember(book, key, count, limit)
+    return count

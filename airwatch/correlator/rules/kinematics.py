@@ -16,7 +16,7 @@ from airwatch.contact import Contact, HeightRef
 from airwatch.correlator import geo
 from airwatch.correlator.alerts import Finding
 from airwatch.correlator.model import AlertType, Fix, Severity, Track, TrackKind
-from airwatch.correlator.rules.base import Rule, remember
+from airwatch.correlator.rules.base import Rule, in_a_row, remember
 from airwatch.correlator.tracks import REMOTE_ID
 
 TIME_STRIKES = 3  # SP-13: consecutive Location timestamps frozen or going back
@@ -129,11 +129,7 @@ class Kinematics(Rule):
         expected = takeoff.alt_geodetic_m + loc.height_m
         gap = abs(loc.alt_geodetic_m - expected)
         limit = max(ALTITUDE_DISAGREE_M, 2 * VERTICAL_ACCURACY_M.get(loc.accuracy_vertical or 0, 150.0))
-        if gap <= limit:
-            self.off_height.pop(track.track_id, None)
-            return []
-        strikes = self.off_height.get(track.track_id, 0) + 1
-        remember(self.off_height, track.track_id, strikes, self.limit)
+        strikes = in_a_row(self.off_height, track.track_id, gap > limit, self.limit)
         if strikes < ALTITUDE_STRIKES:
             return []
         return [Finding(AlertType.SPOOFING, Severity.MEDIUM, "SP-11",

@@ -31,9 +31,6 @@ class Spoofing(Rule):
         self.counters: OrderedDict[tuple[str, str], tuple[int, float, int]] = OrderedDict()
         self.new_identities: deque[float] = deque()
 
-    def _remember(self, book: OrderedDict, key, value) -> None:  # type: ignore[no-untyped-def,type-arg]
-        remember(book, key, value, self.limit)
-
     def on_contact(self, contact: Contact, track: Track, fix: Fix | None, new: bool) -> list[Finding]:
         s = self.ctx.settings
         now = contact.time
@@ -55,7 +52,7 @@ class Spoofing(Rule):
             ids = self.ids_by_transmitter.get(mac) or set()
             if len(ids) <= s.identities_per_transmitter:
                 ids.add(contact.uas_id)
-            self._remember(self.ids_by_transmitter, mac, ids)
+            remember(self.ids_by_transmitter, mac, ids, self.limit)
             if len(ids) > s.identities_per_transmitter:  # one alert per transmitter, whichever identity
                 found.append(Finding(AlertType.SPOOFING, Severity.HIGH, "SP-7",
                                      f"transmitter {mac} sends more than {s.identities_per_transmitter} identities "
@@ -74,7 +71,7 @@ class Spoofing(Rule):
                         found.append(Finding(AlertType.SPOOFING, Severity.HIGH, "SP-8",
                                              f"{who}: message counter on {contact.transport.value} from {mac} went "
                                              f"back from {previous} to {contact.counter}", (track,), now, key[1]))
-            self._remember(self.counters, key, (contact.counter, now, regressions))
+            remember(self.counters, key, (contact.counter, now, regressions), self.limit)
 
         if fix is None or not drone:
             return found

@@ -88,6 +88,18 @@ class _Reject(Exception):
     """A line refused, with the counter key (raised and caught inside :func:`parse_sbs` only)."""
 
 
+def _gnss_marked(text: str, lo: float, hi: float, reason: str) -> tuple[float | None, bool]:
+    """An altitude or vertical rate field: the number, and whether an ``H`` suffix marks it GNSS."""
+    if not text:
+        return None, False
+    gnss = text[-1] == "H"
+    if gnss:
+        text = text[:-1]
+        if not text:
+            raise _Reject(reason)
+    return _number(text, lo, hi, reason), gnss
+
+
 def _number(s: str, lo: float, hi: float, reason: str) -> float:
     body = s[1:] if s[0] == "-" else s
     if len(s) > _MAX_NUMBER or not (body.isdigit() or (body.count(".") == 1 and body.replace(".", "").isdigit())):
@@ -183,16 +195,7 @@ def _parse(line: bytes | bytearray | memoryview | str) -> SbsMessage:
         else:
             callsign_bad = True
 
-    alt_ft = None
-    alt_gnss = False
-    a = f[11]
-    if a:
-        if a[-1] == "H":
-            alt_gnss = True
-            a = a[:-1]
-        if not a:
-            raise _Reject("sbs_bad_altitude")
-        alt_ft = _number(a, -2000.0, 130000.0, "sbs_bad_altitude")
+    alt_ft, alt_gnss = _gnss_marked(f[11], -2000.0, 130000.0, "sbs_bad_altitude")
     gs = _number(f[12], 0.0, 4000.0, "sbs_bad_speed") if f[12] else None
     trk = _number(f[13], 0.0, 360.0, "sbs_bad_track") if f[13] else None
     la, lo = f[14], f[15]
@@ -202,16 +205,7 @@ def _parse(line: bytes | bytearray | memoryview | str) -> SbsMessage:
             raise _Reject("sbs_bad_position")
         lat = _number(la, -90.0, 90.0, "sbs_bad_position")
         lon = _number(lo, -180.0, 180.0, "sbs_bad_position")
-    vr = None
-    vr_gnss = False
-    v = f[16]
-    if v:
-        if v[-1] == "H":
-            vr_gnss = True
-            v = v[:-1]
-        if not v:
-            raise _Reject("sbs_bad_vertical_rate")
-        vr = _number(v, -40000.0, 40000.0, "sbs_bad_vertical_rate")
+    vr, vr_gnss = _gnss_marked(f[16], -40000.0, 40000.0, "sbs_bad_vertical_rate")
     sq = f[17]
     if sq and (len(sq) != 4 or not _OCTAL.issuperset(sq)):
         raise _Reject("sbs_bad_squawk")
