@@ -11,7 +11,7 @@ import io
 import signal
 import sqlite3
 import subprocess
-import time
+import threading
 import uuid
 
 import orjson
@@ -284,14 +284,18 @@ def test_sigusr1_writes_what_each_task_waits_on_and_the_service_keeps_running(mo
     try:
         wait_for(lambda: proc.poll() is not None or listener.on(f"{prefix}/sensors/A/status"), what="the sensor's status")
         assert proc.poll() is None
+        lines: list[bytes] = []
+        reader = threading.Thread(target=lambda: lines.extend(iter(proc.stderr.readline, b"")), daemon=True)
+        reader.start()
         proc.send_signal(signal.SIGUSR1)
-        time.sleep(1.0)  # the dump is written at once; give the pipe a moment
-        assert proc.poll() is None  # still running
+        wait_for(lambda: any(b"--- task pump" in line for line in lines), what="the task dump on stderr")
+        assert proc.poll() is None  # the dump stopped nothing
         proc.send_signal(signal.SIGTERM)
-        code, _, err = finish(proc)
+        code = proc.wait(timeout=60)
+        reader.join(10)
     finally:
         listener.close()
-    text = err.decode()
+    text = b"".join(lines).decode()
     assert code == 0, text[-2000:]
     assert "tasks" in text and "--- task pump" in text and "--- task heartbeat" in text
     assert "service SensorService: state up, link up" in text
